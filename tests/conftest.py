@@ -1,0 +1,70 @@
+"""Fixtures shared by the suite: databases on both dialects, and the project's config."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.config import Config
+from postgres import PostgresUnavailable, fresh_database, postgres_server, server_version
+from project import copy_project, project_config
+from sqlalchemy.engine import URL, make_url
+
+SERVER_VERSION_KEY = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (CI timeouts, `kill`) becomes KeyboardInterrupt, so session
+    # fixtures tear down and the embedded PostgreSQL server is stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    version = terminalreporter.config.stash.get(SERVER_VERSION_KEY, None)
+    if version:
+        terminalreporter.write_line(f"PostgreSQL server used by the tests: {version}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(pytestconfig: pytest.Config) -> Iterator[URL]:
+    """A real PostgreSQL server for the whole session. Never skipped: fails loudly."""
+    try:
+        with postgres_server() as url:
+            pytestconfig.stash[SERVER_VERSION_KEY] = server_version(url)
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def postgresql_url(postgres_server_url: URL) -> Iterator[URL]:
+    """An empty PostgreSQL database of this test's own."""
+    with fresh_database(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> URL:
+    """An empty SQLite file database of this test's own."""
+    return make_url(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> URL:
+    """An empty database, once per dialect."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def alembic_cfg(database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """The project's alembic Config, aimed at ``database_url`` the way a user would."""
+    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
+    return project_config()
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the project for CLI runs; alembic commands there touch nothing here."""
+    return copy_project(tmp_path / "project")

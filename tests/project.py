@@ -1,0 +1,121 @@
+"""What the tests know about the project: its paths, revisions, and data access."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, pool, text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ALEMBIC_INI = PROJECT_DIR / "alembic.ini"
+
+# What a copy of the project needs to run alembic commands.
+PROJECT_FILES = ["alembic.ini", "alembic", "models.py", "migrate.py", "pyproject.toml"]
+ALEMBIC = str(Path(sys.executable).with_name("alembic"))
+
+# The data migration under test, by its revision id.
+BACKFILL_REVISION = "3525a8febceb"
+
+T = TypeVar("T")
+
+
+def project_config() -> Config:
+    """The project's Config, leaving pytest's logging setup alone."""
+    config = Config(ALEMBIC_INI)
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def revision_ids() -> list[str]:
+    """Every revision id, base first."""
+    script = ScriptDirectory.from_config(project_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def revision_module(revision: str) -> Any:
+    """The imported module of one revision file."""
+    script = ScriptDirectory.from_config(project_config())
+    return script.get_revision(revision).module
+
+
+def with_connection(url: URL, fn: Callable[[Connection], T]) -> T:
+    """Call ``fn`` on a sync connection to ``url`` and commit; for sync tests."""
+
+    async def run() -> T:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(fn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def execute(url: URL, sql: str, rows: Sequence[Mapping[str, Any]] | None = None) -> None:
+    """Run one statement, with executemany over ``rows`` when given."""
+    with_connection(url, lambda conn: conn.execute(text(sql), list(rows) if rows else {}))
+
+
+def fetch(url: URL, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a query, as plain tuples."""
+    return with_connection(url, lambda conn: [tuple(r) for r in conn.execute(text(sql))])
+
+
+def schema(url: URL) -> dict[str, dict[str, Any]]:
+    """Tables with their columns, indexes, unique and foreign keys, as reflected."""
+
+    def reflect(conn: Connection) -> dict[str, dict[str, Any]]:
+        inspector = inspect(conn)
+        return {
+            table: {
+                "columns": sorted(
+                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+                ),
+                "indexes": sorted(i["name"] or "" for i in inspector.get_indexes(table)),
+                "unique": sorted(u["name"] or "" for u in inspector.get_unique_constraints(table)),
+                "foreign_keys": sorted(f["name"] or "" for f in inspector.get_foreign_keys(table)),
+            }
+            for table in sorted(inspector.get_table_names())
+        }
+
+    return with_connection(url, reflect)
+
+
+def copy_project(destination: Path) -> Path:
+    """Copy what alembic needs into ``destination``; its app.db is the default database."""
+    destination.mkdir()
+    for name in PROJECT_FILES:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__")
+            shutil.copytree(source, destination / name, ignore=ignore)
+        else:
+            shutil.copy(source, destination / name)
+    return destination
+
+
+def alembic(
+    cwd: Path, command: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one `alembic ...` command line as a user would type it, in ``cwd``."""
+    args = shlex.split(command)
+    assert args[0] == "alembic"
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    environment.update(env or {})
+    return subprocess.run(
+        [ALEMBIC, *args[1:]], cwd=cwd, env=environment, capture_output=True, text=True
+    )

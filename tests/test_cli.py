@@ -1,0 +1,174 @@
+"""Every command in SKILL.md's reference, run through the real alembic CLI."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from project import PROJECT_DIR, alembic, revision_ids
+from sqlalchemy.engine import URL
+
+COMMAND_ROW = re.compile(r"^\| `(alembic [^`]+)` \|", re.MULTILINE)
+PASSWORD = "s3cret-Pa55word"
+
+
+def skill_commands() -> list[str]:
+    """The commands of SKILL.md's reference table, in table order."""
+    return COMMAND_ROW.findall((PROJECT_DIR / "SKILL.md").read_text())
+
+
+def versions(project: Path) -> set[str]:
+    return {p.name for p in (project / "alembic" / "versions").glob("*.py")}
+
+
+def create_tables_without_alembic(project: Path) -> None:
+    """What an application's create_all() leaves: tables, no alembic_version."""
+    code = (
+        "import sqlite3, models; from sqlalchemy import create_engine;"
+        "models.Base.metadata.create_all(create_engine('sqlite:///app.db'))"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=project, check=True)
+
+
+def add_last_login_to_models(project: Path) -> None:
+    models = project / "models.py"
+    models.write_text(
+        models.read_text().replace(
+            "class Project(Base):",
+            "User.last_login = mapped_column(DateTime(timezone=True), nullable=True)\n\n\n"
+            "class Project(Base):",
+        )
+    )
+
+
+def make_a_second_head(project: Path) -> None:
+    result = alembic(
+        project, f'alembic revision -m "parallel branch" --head {revision_ids()[0]} --splice'
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(alembic(project, "alembic heads").stdout.splitlines()) == 2
+
+
+# Commands that only mean something in a prepared state get it here.
+SETUP: dict[str, Callable[[Path], None]] = {
+    "alembic stamp head": create_tables_without_alembic,
+    "alembic revision --autogenerate": add_last_login_to_models,
+    "alembic merge heads": make_a_second_head,
+}
+
+
+def setup_for(command: str) -> Callable[[Path], None] | None:
+    return next((fn for prefix, fn in SETUP.items() if command.startswith(prefix)), None)
+
+
+def test_reference_lists_the_commands_people_need() -> None:
+    commands = skill_commands()
+    for needed in [
+        "alembic upgrade head", "alembic downgrade -1", "alembic history", "alembic current",
+        "alembic upgrade +1", "alembic revision --autogenerate", "alembic revision -m",
+        "alembic check", "alembic heads", "alembic merge heads", "alembic stamp head",
+        "alembic show head", "alembic history --verbose", "alembic current --check-heads",
+        "alembic upgrade head --sql", "alembic downgrade base",
+    ]:  # fmt: skip
+        assert any(c.startswith(needed) for c in commands), needed
+
+
+def test_every_reference_command_runs(project_copy: Path) -> None:
+    before = versions(project_copy)
+    for command in skill_commands():
+        setup = setup_for(command)
+        if setup:
+            setup(project_copy)
+        result = alembic(project_copy, command)
+        assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+
+    # What the commands left behind: two new revisions plus a merge, all at head.
+    new_files = versions(project_copy) - before
+    assert any(
+        "last_login" in (project_copy / "alembic/versions" / f).read_text() for f in new_files
+    )
+    assert len(alembic(project_copy, "alembic heads").stdout.splitlines()) == 1
+    assert alembic(project_copy, "alembic upgrade head").returncode == 0
+    assert alembic(project_copy, "alembic check").returncode == 0
+    ruff = [sys.executable, "-m", "ruff"]
+    files = [str(project_copy / "alembic/versions" / f) for f in sorted(new_files)]
+    lint = subprocess.run(
+        [*ruff, "check", *files], cwd=project_copy, capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stdout
+    fmt = subprocess.run(
+        [*ruff, "format", "--check", *files], cwd=project_copy, capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout
+
+
+def test_autogenerate_without_changes_writes_no_file(project_copy: Path) -> None:
+    assert alembic(project_copy, "alembic upgrade head").returncode == 0
+    before = versions(project_copy)
+    result = alembic(project_copy, 'alembic revision --autogenerate -m "nothing"')
+    assert result.returncode == 0
+    assert "no revision written" in result.stderr
+    assert versions(project_copy) == before
+
+
+def test_default_database_sits_next_to_alembic_ini(project_copy: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = alembic(elsewhere, f"alembic -c {project_copy / 'alembic.ini'} upgrade head")
+    assert result.returncode == 0, result.stderr
+    assert (project_copy / "app.db").is_file()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_upgrade_logs_each_revision(project_copy: Path) -> None:
+    result = alembic(project_copy, "alembic upgrade head")
+    for revision in revision_ids():
+        assert f"-> {revision}" in result.stderr
+
+
+# --- bad input: one clear line, no traceback, no password ---------------------
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    assert PASSWORD not in output
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED:")]
+    assert len(failed) == 1, output
+    assert expected in failed[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("not a url", "DATABASE_URL is not a valid SQLAlchemy URL"),
+        (f"mysqlx+nodriver://app:{PASSWORD}@localhost/app", "unknown database driver"),
+        (f"postgresql+asyncpg://app:{PASSWORD}@127.0.0.1:1/app", "cannot connect to"),
+    ],
+    ids=["malformed", "unknown-driver", "unreachable-host"],
+)
+def test_bad_database_url(project_copy: Path, url: str, expected: str) -> None:
+    result = alembic(project_copy, "alembic upgrade head", env={"DATABASE_URL": url})
+    assert_clean_failure(result, expected)
+    assert not (project_copy / "app.db").exists()
+
+
+def test_missing_postgresql_database(project_copy: Path, postgres_server_url: URL) -> None:
+    url = postgres_server_url.set(database="no_such_database", password=PASSWORD)
+    result = alembic(
+        project_copy,
+        "alembic upgrade head",
+        env={"DATABASE_URL": url.render_as_string(hide_password=False)},
+    )
+    assert_clean_failure(result, 'database "no_such_database" does not exist')
+
+
+def test_unknown_revision(project_copy: Path) -> None:
+    result = alembic(project_copy, "alembic upgrade nosuchrev")
+    assert result.returncode != 0
+    assert "Can't locate revision identified by 'nosuchrev'" in result.stdout + result.stderr
