@@ -10,11 +10,21 @@ Grown from ``alembic init -t async``. What it adds, and why:
 * SQLite gets ``render_as_batch``; every revision commits on its own
   (``transaction_per_migration``); autogenerate compares server defaults and
   never writes an empty revision.
+* PostgreSQL runs hold a session-level advisory lock, so replicas that all
+  run ``alembic upgrade head`` at once apply each revision once, and set
+  ``lock_timeout``/``statement_timeout``, so a migration stuck behind a
+  long transaction fails fast instead of queueing every query behind it.
+* SQLite DDL runs inside real transactions, so a failed revision leaves no
+  half-applied schema (the sqlite3 driver would otherwise commit DDL as it goes).
 """
 
 import asyncio
+import hashlib
 import logging
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from logging.config import fileConfig
 from pathlib import Path
 from typing import Any
@@ -23,9 +33,9 @@ from alembic import context
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
-from sqlalchemy import pool
+from sqlalchemy import event, pool, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from models import Base
@@ -54,6 +64,23 @@ ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
 }
 
+# PostgreSQL safety settings: `-x name=value`, else MIGRATION_<NAME>, else these.
+SETTING_DEFAULTS = {
+    # Give up on a lock after this long instead of queueing all traffic behind it.
+    "lock_timeout": "5s",
+    # Upper bound for one statement; raise it for index builds on huge tables.
+    "statement_timeout": "1h",
+    # Serialize concurrent `alembic upgrade` runs; "false" only to see the race.
+    "advisory_lock": "true",
+}
+
+LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE raised when lock_timeout expires
+QUERY_CANCELED = "57014"  # SQLSTATE raised when statement_timeout expires
+TABLE_IN_SQL = re.compile(
+    r"\b(?:TABLE|ON|INTO|UPDATE|FROM)\s+(?:IF (?:NOT )?EXISTS\s+|ONLY\s+)?(\"?[\w.]+\"?)",
+    re.IGNORECASE,
+)
+
 
 def database_url() -> URL:
     """The target database, from DATABASE_URL or the project's SQLite file.
@@ -81,6 +108,122 @@ def database_url() -> URL:
 def url_for_humans(url: URL) -> str:
     """The URL with its password masked, for messages and logs."""
     return url.render_as_string(hide_password=True)
+
+
+def migration_setting(name: str) -> str:
+    """A safety setting from ``-x name=value``, MIGRATION_<NAME>, or its default."""
+    x_arguments = context.get_x_argument(as_dictionary=True)
+    return (
+        x_arguments.get(name)
+        or os.environ.get(f"MIGRATION_{name.upper()}")
+        or SETTING_DEFAULTS[name]
+    )
+
+
+def advisory_lock_key(version_table: str = "alembic_version") -> int:
+    """The advisory lock key for a version table: a fixed signed 64-bit number.
+
+    The first 8 bytes of SHA-256 of the table name; for "alembic_version" it is
+    7513836529976115471. Any tool that takes the same key waits for migrations.
+    """
+    digest = hashlib.sha256(version_table.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def postgresql_guard(connection: Connection) -> Iterator[None]:
+    """Session timeouts and the advisory lock, held across every revision.
+
+    Session-level, not transaction-level: autocommit_block() and
+    transaction_per_migration commit along the way, which would release a
+    transaction-level lock. Settings are reset afterwards, because a
+    connection handed in by the application goes back to its pool.
+    """
+    use_lock = migration_setting("advisory_lock").lower() not in ("false", "0", "no", "off")
+    settings = {
+        "lock_timeout": migration_setting("lock_timeout"),
+        "statement_timeout": migration_setting("statement_timeout"),
+    }
+    try:
+        connection.execute(
+            text(
+                "SELECT set_config('lock_timeout', :lock_timeout, false), "
+                "set_config('statement_timeout', :statement_timeout, false)"
+            ),
+            settings,
+        )
+    except DBAPIError as exc:
+        connection.rollback()
+        raise CommandError(f"invalid timeout setting: {first_line(exc)}") from None
+    if use_lock:
+        # Wait as long as another run needs: lock_timeout must not cut this short.
+        connection.execute(text("SET LOCAL lock_timeout = 0"))
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_lock_key()})
+    # alembic must find no transaction open, or it treats the run as external.
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.rollback()
+        if use_lock:
+            connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_lock_key()}
+            )
+        connection.execute(text("RESET lock_timeout"))
+        connection.execute(text("RESET statement_timeout"))
+        connection.commit()
+
+
+@contextmanager
+def sqlite_transactional_ddl(connection: Connection) -> Iterator[None]:
+    """Make SQLite DDL transactional, so a failed revision rolls back whole.
+
+    Python's sqlite3 driver only opens a transaction before DML, so DDL would
+    commit statement by statement. This lets SQLite see a real BEGIN instead
+    (SQLAlchemy's documented pysqlite/aiosqlite recipe), except in AUTOCOMMIT.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    driver_isolation = dbapi_connection.isolation_level
+    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+
+    def emit_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql("BEGIN")
+
+    event.listen(connection, "begin", emit_begin)
+    try:
+        yield
+    finally:
+        event.remove(connection, "begin", emit_begin)
+        connection.rollback()
+        dbapi_connection.isolation_level = driver_isolation  # type: ignore[attr-defined]
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own message, without SQLAlchemy's SQL echo and links."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def describe_failure(exc: DBAPIError) -> str:
+    """One line for a failed statement: what happened, and to which table."""
+    statement = " ".join((exc.statement or "").split())
+    match = TABLE_IN_SQL.search(statement)
+    table = f"table {match.group(1)}" if match else "the database"
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate == LOCK_NOT_AVAILABLE:
+        return (
+            f"lock timeout: could not lock {table} within lock_timeout="
+            f"{migration_setting('lock_timeout')}; another session holds a conflicting "
+            f"lock. This revision was rolled back; retry. Statement: {statement[:200]}"
+        )
+    if sqlstate == QUERY_CANCELED:
+        return (
+            f"statement timeout: a statement on {table} ran longer than statement_timeout="
+            f"{migration_setting('statement_timeout')}. This revision was rolled back. "
+            f"Statement: {statement[:200]}"
+        )
+    return f"{first_line(exc)} (on {table}). Statement: {statement[:200]}"
 
 
 def skip_empty_autogenerate(
@@ -128,10 +271,15 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, **configure_options(connection.dialect.name))
-
-    with context.begin_transaction():
-        context.run_migrations()
+    dialect_name = connection.dialect.name
+    guard = {"postgresql": postgresql_guard, "sqlite": sqlite_transactional_ddl}.get(dialect_name)
+    with guard(connection) if guard else nullcontext():
+        context.configure(connection=connection, **configure_options(dialect_name))
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        except DBAPIError as exc:
+            raise CommandError(describe_failure(exc)) from exc
 
 
 async def run_async_migrations(engine: AsyncEngine, url_text: str) -> None:
