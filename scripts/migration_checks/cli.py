@@ -1,0 +1,180 @@
+"""Command line: arguments, running the layers, output and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from .model import DOC_PATH, RULES, Finding, InputError
+from .rules import check_revision
+from .source import RevisionSource, collect_paths, display_path, load_revision
+from .suppress import apply_suppressions, read_suppressions
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+DESCRIPTION = """\
+Check Alembic revision files for operations that lock or break a production
+PostgreSQL database. PATH is a versions directory or revision files; the
+default is the versions directory named by ./alembic.ini.
+
+Exit codes: 0 no error findings (warnings alone pass), 1 error findings,
+2 usage error or a file that cannot be read or parsed.
+
+Suppress one finding with a comment on its line or the line above:
+    # check: ignore[RULE-ID] why this is safe here
+Each rule is explained in references/checks.md#RULE-ID."""
+
+
+def rules_epilog() -> str:
+    """The rule list shown by --help: id, severity and one line of summary."""
+    lines = ["rules:"]
+    for rule in RULES:
+        head = f"  {rule.id:<32} {rule.severity:<8} "
+        wrapped = textwrap.wrap(rule.summary, width=95 - len(head))
+        lines.append(head + wrapped[0])
+        lines.extend(" " * len(head) + more for more in wrapped[1:])
+    lines.append(
+        "  squawk:<rule>                    (--sql)  squawk's own rules on the rendered SQL; "
+        "severity from squawk"
+    )
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments; the epilog lists every rule so --help is the rule index."""
+    parser = argparse.ArgumentParser(
+        prog="check_migrations.py",
+        description=DESCRIPTION,
+        epilog=rules_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="versions directory or .py files")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default text)"
+    )
+    parser.add_argument(
+        "--sql",
+        action="store_true",
+        help="also render each revision's PostgreSQL SQL offline with alembic and lint it with "
+        "squawk (found via $SQUAWK_BIN, next to this Python, or on PATH)",
+    )
+    parser.add_argument(
+        "--squawk-timeout-rules",
+        action="store_true",
+        help="keep squawk's require-lock-timeout/require-statement-timeout (off by default: "
+        "env.py sets both timeouts on the connection)",
+    )
+    parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the checker; the return value is the process exit code."""
+    args = build_parser().parse_args(argv)
+    if args.list_rules:
+        print_rules(args.format)
+        return EXIT_CLEAN
+    sources, input_errors = load_inputs(args.paths, Path.cwd())
+    findings = check_all(sources, args.sql, args.squawk_timeout_rules)
+    for error in input_errors:
+        print(format_input_error(error), file=sys.stderr)
+    print_findings(findings, args.format, len(sources))
+    if input_errors:
+        return EXIT_INPUT
+    return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_CLEAN
+
+
+def check_all(sources: list[RevisionSource], sql: bool, timeout_rules: bool) -> list[Finding]:
+    """AST rules, then the optional SQL layer, then suppressions, sorted by place."""
+    findings = {source.display: check_revision(source) for source in sources}
+    linted: set[str] = set()
+    if sql:
+        from .sql_layer import run_sql_layer
+
+        result = run_sql_layer(sources, timeout_rules)
+        for finding in result.findings:
+            findings[finding.file].append(finding)
+        for note in result.notes:
+            print(note, file=sys.stderr)
+        linted = result.linted
+    kept = [
+        finding
+        for source in sources
+        for finding in apply_suppressions(
+            findings[source.display],
+            read_suppressions(source.text),
+            source.display,
+            source.display in linted,
+        )
+    ]
+    return sorted(kept, key=lambda f: (f.file, f.line, f.rule))
+
+
+def load_inputs(arguments: list[str], cwd: Path) -> tuple[list[RevisionSource], list[InputError]]:
+    """Parse every revision; collect input errors instead of stopping at the first."""
+    errors: list[InputError] = []
+    sources: list[RevisionSource] = []
+    seen: set[Path] = set()
+    # No argument means one root: the default from ./alembic.ini.
+    for roots in [[root] for root in arguments] or [[]]:
+        try:
+            paths = collect_paths(roots, cwd)
+        except InputError as error:
+            errors.append(error)
+            continue
+        for path in paths:
+            if path.resolve() in seen:
+                continue
+            seen.add(path.resolve())
+            try:
+                sources.append(load_revision(path, display_path(path, cwd)))
+            except InputError as error:
+                errors.append(error)
+    return sources, errors
+
+
+def format_input_error(error: InputError) -> str:
+    """``file:line: error: reason``, or ``file: error: reason`` when no line applies."""
+    location = f"{error.file}:{error.line}" if error.line else error.file
+    return f"{location}: error: {error.reason}"
+
+
+def print_findings(findings: list[Finding], output: str, file_count: int) -> None:
+    """JSON list, or one line per finding plus its fix and a summary line."""
+    if output == "json":
+        print(json.dumps([finding.to_json() for finding in findings], indent=2))
+        return
+    for finding in findings:
+        print(
+            f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.message}"
+        )
+        print(f"    fix: {finding.fix}")
+    errors = sum(1 for finding in findings if finding.severity == "error")
+    warnings = len(findings) - errors
+    checked = f"{file_count} revision file{'s' if file_count != 1 else ''}"
+    if findings:
+        print(f"{errors} error(s), {warnings} warning(s) in {checked}; see {DOC_PATH}")
+    else:
+        print(f"No findings in {checked}.")
+
+
+def print_rules(output: str) -> None:
+    """--list-rules: the registry, for people (text) and for tests and tools (json)."""
+    if output == "json":
+        rows = [
+            {
+                "rule": rule.id,
+                "severity": rule.severity,
+                "layer": rule.layer,
+                "summary": rule.summary,
+            }
+            for rule in RULES
+        ]
+        print(json.dumps(rows, indent=2))
+        return
+    for rule in RULES:
+        print(f"{rule.id}\t{rule.severity}\t{rule.summary}")

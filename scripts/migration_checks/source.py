@@ -1,0 +1,155 @@
+"""Finding revision files and reading them into syntax trees.
+
+Every way an input can be unusable (missing, unreadable, not Python, not a
+revision) becomes an InputError with the file and line, so the command can
+print one line and exit 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import InputError
+
+SKIPPED_DIRS = {"__pycache__"}
+
+
+@dataclass(frozen=True)
+class RevisionSource:
+    """A parsed revision file and its two entry points."""
+
+    path: Path
+    display: str
+    text: str
+    tree: ast.Module
+    upgrade: ast.FunctionDef
+    downgrade: ast.FunctionDef | None
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Show paths under the working directory relative to it, the way a user typed them."""
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def collect_paths(arguments: list[str], cwd: Path) -> list[Path]:
+    """Expand the command-line paths (or the alembic.ini default) into revision files."""
+    roots = [Path(arg) for arg in arguments] if arguments else default_versions_dirs(cwd)
+    files: list[Path] = []
+    for root in roots:
+        files.extend(_files_under(root))
+    return files
+
+
+def _files_under(root: Path) -> list[Path]:
+    """A file stands for itself; a directory stands for every .py file below it."""
+    if not root.exists():
+        raise InputError(str(root), 0, "no such file or directory")
+    if root.is_file():
+        if root.suffix != ".py":
+            raise InputError(str(root), 0, "not a Python file")
+        return [root]
+    found = sorted(
+        path
+        for path in root.rglob("*.py")
+        if path.name != "__init__.py" and not SKIPPED_DIRS.intersection(path.parts)
+    )
+    if not found:
+        raise InputError(str(root), 0, "no revision files (*.py) in this directory")
+    return found
+
+
+def default_versions_dirs(cwd: Path) -> list[Path]:
+    """Read ./alembic.ini the way Alembic does to find the versions directories."""
+    ini = cwd / "alembic.ini"
+    if not ini.is_file():
+        raise InputError("alembic.ini", 0, "not found in the current directory; pass PATH")
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(ini, encoding="utf-8")
+    except configparser.Error as exc:
+        raise InputError(str(ini), getattr(exc, "lineno", 0) or 0, "cannot parse") from exc
+    if not parser.has_section("alembic"):
+        raise InputError(str(ini), 0, "no [alembic] section")
+    section = parser["alembic"]
+    here = str(ini.resolve().parent)
+    locations = section.get("version_locations", "").strip()
+    if locations:
+        separator = section.get("path_separator") or section.get("version_path_separator")
+        return [_ini_path(item, here, cwd) for item in _split_locations(locations, separator)]
+    script_location = section.get("script_location", "").strip()
+    if not script_location:
+        raise InputError(str(ini), 0, "no script_location in [alembic]")
+    return [_ini_path(script_location, here, cwd) / "versions"]
+
+
+def _split_locations(value: str, separator: str | None) -> list[str]:
+    """Split version_locations by the separator option, or by spaces/commas as Alembic did."""
+    named = {"space": None, "newline": "\n", "os": os.pathsep, "colon": ":", "semicolon": ";"}
+    if separator is None:
+        return [part for part in re.split(r"[\s,]+", value) if part]
+    sep = named.get(separator, separator)
+    return [part.strip() for part in value.split(sep) if part.strip()]
+
+
+def _ini_path(value: str, here: str, cwd: Path) -> Path:
+    """Interpolate %(here)s; relative paths are relative to the working directory."""
+    expanded = value.replace("%(here)s", here)
+    if re.match(r"^[\w.]+:[\w/.]+$", expanded) and not Path(expanded).exists():
+        raise InputError("alembic.ini", 0, f"package-style location {value!r}: pass PATH")
+    path = Path(expanded)
+    return path if path.is_absolute() else cwd / path
+
+
+def load_revision(path: Path, display: str) -> RevisionSource:
+    """Parse one file and confirm it is an Alembic revision (revision id and upgrade())."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(display, 1, f"not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise InputError(display, 0, f"cannot read ({exc.strerror})") from exc
+    try:
+        tree = ast.parse(text, filename=display)
+    except SyntaxError as exc:
+        raise InputError(display, exc.lineno or 1, f"syntax error: {exc.msg}") from exc
+    if not _assigns_module_name(tree, "revision"):
+        raise InputError(display, 1, "not an Alembic revision (no module-level `revision = ...`)")
+    functions = {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    upgrade = functions.get("upgrade")
+    if not isinstance(upgrade, ast.FunctionDef):
+        raise InputError(display, 1, "not an Alembic revision (no `def upgrade()`)")
+    downgrade = functions.get("downgrade")
+    return RevisionSource(
+        path=path,
+        display=display,
+        text=text,
+        tree=tree,
+        upgrade=upgrade,
+        downgrade=downgrade if isinstance(downgrade, ast.FunctionDef) else None,
+    )
+
+
+def _assigns_module_name(tree: ast.Module, name: str) -> bool:
+    """True when the module body binds ``name`` with a plain or annotated assignment."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
+        if any(isinstance(target, ast.Name) and target.id == name for target in targets):
+            return True
+    return False

@@ -1,0 +1,260 @@
+"""Turning upgrade() and downgrade() into a flat list of operations with context.
+
+Rules never walk the syntax tree themselves. They read ``Op`` records that
+already know their table (also inside ``batch_alter_table``), whether they run
+inside ``autocommit_block()``, and which names are in scope. Calls to
+module-level helper functions are followed, so a backfill moved into
+``_backfill(bind)`` is still seen.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from .nodes import (
+    Scope,
+    callee_name,
+    collect_assignments,
+    keyword,
+    literal_name,
+    normalise_table,
+    walk_without_definitions,
+)
+from .source import RevisionSource
+from .sqltext import read_sql
+
+Function = Literal["upgrade", "downgrade"]
+
+# Positional parameters of Operations methods, as in alembic.operations.Operations.
+OP_PARAMS: dict[str, tuple[str, ...]] = {
+    "add_column": ("table_name", "column"),
+    "drop_column": ("table_name", "column_name"),
+    "alter_column": ("table_name", "column_name"),
+    "create_index": ("index_name", "table_name", "columns"),
+    "drop_index": ("index_name", "table_name"),
+    "create_foreign_key": (
+        "constraint_name",
+        "source_table",
+        "referent_table",
+        "local_cols",
+        "remote_cols",
+    ),
+    "create_check_constraint": ("constraint_name", "table_name", "condition"),
+    "create_unique_constraint": ("constraint_name", "table_name", "columns"),
+    "create_primary_key": ("constraint_name", "table_name", "columns"),
+    "create_exclude_constraint": ("constraint_name", "table_name"),
+    "drop_constraint": ("constraint_name", "table_name", "type_"),
+    "create_table": ("table_name",),
+    "drop_table": ("table_name",),
+    "rename_table": ("old_table_name", "new_table_name"),
+    "execute": ("sqltext",),
+    "bulk_insert": ("table", "rows"),
+}
+# BatchOperations methods take the same parameters minus the table.
+TABLE_PARAMS = ("table_name", "source_table", "old_table_name")
+EXECUTE_METHODS = {"execute", "exec_driver_sql"}
+TRANSACTION_METHODS = {"commit", "rollback"}
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One call that touches the database, with the context it runs in."""
+
+    name: str
+    call: ast.Call
+    table: str | None
+    function: Function
+    in_autocommit: bool
+    batch: bool
+    scope: Scope = field(repr=False)
+
+    def arg(self, param: str) -> ast.expr | None:
+        """An argument by parameter name, whether passed by position or keyword."""
+        params = OP_PARAMS.get(self.name, ())
+        if self.batch:
+            params = tuple(p for p in params if p not in TABLE_PARAMS)
+        if param in params:
+            index = params.index(param)
+            positional = self.call.args
+            if index < len(positional) and not isinstance(positional[index], ast.Starred):
+                return positional[index]
+        return keyword(self.call, param)
+
+    def name_arg(self, param: str) -> str | None:
+        """A name-valued argument (string, op.f() or a constant), normalised for comparison."""
+        return normalise_table(literal_name(self.arg(param), self.scope))
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Where the walker is: which function, inside autocommit_block(), which batch aliases."""
+
+    function: Function
+    autocommit: bool = False
+    batches: tuple[tuple[str, str | None], ...] = ()
+
+    def batch_table(self, alias: str) -> tuple[bool, str | None]:
+        """Whether ``alias`` is a batch_alter_table() alias here, and its table."""
+        for name, table in reversed(self.batches):
+            if name == alias:
+                return True, table
+        return False, None
+
+
+class _Walker:
+    """Collects Op records from one function, following module-level helpers."""
+
+    def __init__(self, source: RevisionSource) -> None:
+        self.op_names = _op_aliases(source.tree)
+        self.module_scope = collect_assignments(
+            [node for node in source.tree.body if not isinstance(node, ast.FunctionDef)]
+        )
+        self.helpers = {
+            node.name: node
+            for node in source.tree.body
+            if isinstance(node, ast.FunctionDef) and node.name not in {"upgrade", "downgrade"}
+        }
+        self.ops: list[Op] = []
+        self.active: list[str] = []
+
+    def function(self, node: ast.FunctionDef, label: Function) -> list[Op]:
+        self.ops = []
+        self._run(node, _Context(label))
+        return self.ops
+
+    def _run(self, node: ast.FunctionDef, ctx: _Context) -> None:
+        self.active.append(node.name)
+        scope = {**self.module_scope, **collect_assignments(node.body)}
+        self._block(node.body, ctx, scope)
+        self.active.pop()
+
+    def _block(self, body: list[ast.stmt], ctx: _Context, scope: Scope) -> None:
+        for statement in body:
+            self._statement(statement, ctx, scope)
+
+    def _statement(self, node: ast.stmt, ctx: _Context, scope: Scope) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return
+        if isinstance(node, ast.With | ast.AsyncWith):
+            self._with(node, ctx, scope)
+            return
+        for _, value in ast.iter_fields(node):
+            self._field(value, ctx, scope)
+
+    def _field(self, value: object, ctx: _Context, scope: Scope) -> None:
+        """Visit the expressions and nested blocks of a compound or simple statement."""
+        if isinstance(value, ast.expr):
+            self._expression(value, ctx, scope)
+        elif isinstance(value, ast.stmt):
+            self._statement(value, ctx, scope)
+        elif isinstance(value, ast.excepthandler | ast.match_case):
+            self._block(value.body, ctx, scope)
+        elif isinstance(value, list):
+            for item in value:
+                self._field(item, ctx, scope)
+
+    def _with(self, node: ast.With | ast.AsyncWith, ctx: _Context, scope: Scope) -> None:
+        """batch_alter_table() binds an alias to a table; autocommit_block() leaves the txn."""
+        inner = ctx
+        for item in node.items:
+            expr = item.context_expr
+            name = callee_name(expr)
+            if name == "autocommit_block":
+                inner = replace(inner, autocommit=True)
+            elif name == "batch_alter_table" and isinstance(expr, ast.Call):
+                table_arg = expr.args[0] if expr.args else keyword(expr, "table_name")
+                table = normalise_table(literal_name(table_arg, scope))
+                if isinstance(item.optional_vars, ast.Name):
+                    alias = item.optional_vars.id
+                    inner = replace(inner, batches=(*inner.batches, (alias, table)))
+            else:
+                self._expression(expr, ctx, scope)
+        self._block(node.body, inner, scope)
+
+    def _expression(self, node: ast.expr, ctx: _Context, scope: Scope) -> None:
+        """Every call inside an expression, nested calls included."""
+        for inner in walk_without_definitions([ast.Expr(node)]):
+            if isinstance(inner, ast.Call):
+                self._call(inner, ctx, scope)
+
+    def _call(self, call: ast.Call, ctx: _Context, scope: Scope) -> None:
+        """Record op.*/batch_op.* operations, execute() and commit(); follow helpers."""
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in self.helpers and func.id not in self.active:
+            self._run(self.helpers[func.id], ctx)
+            return
+        if not isinstance(func, ast.Attribute):
+            return
+        method = func.attr
+        base = func.value.id if isinstance(func.value, ast.Name) else None
+        is_batch, batch_table = ctx.batch_table(base) if base else (False, None)
+        if (base in self.op_names or is_batch) and method in OP_PARAMS:
+            self._record(method, call, ctx, scope, batch_table if is_batch else None, is_batch)
+        elif method in EXECUTE_METHODS:
+            self._record("execute", call, ctx, scope, batch_table, is_batch)
+        elif method in TRANSACTION_METHODS and not call.args:
+            self._record(method, call, ctx, scope, None, False)
+
+    def _record(
+        self,
+        name: str,
+        call: ast.Call,
+        ctx: _Context,
+        scope: Scope,
+        batch_table: str | None,
+        batch: bool,
+    ) -> None:
+        """Store one operation; outside a batch block its table comes from its arguments."""
+        op = Op(
+            name=name,
+            call=call,
+            table=batch_table,
+            function=ctx.function,
+            in_autocommit=ctx.autocommit,
+            batch=batch,
+            scope=scope,
+        )
+        if not batch:
+            table = next((op.name_arg(p) for p in TABLE_PARAMS if op.arg(p) is not None), None)
+            op = replace(op, table=table)
+        self.ops.append(op)
+
+
+def _op_aliases(tree: ast.Module) -> set[str]:
+    """Names bound to ``alembic.op`` (``from alembic import op as x``); "op" by default."""
+    names = {"op"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "alembic":
+            names.update(alias.asname or alias.name for alias in node.names if alias.name == "op")
+    return names
+
+
+@dataclass(frozen=True)
+class Operations:
+    """Both functions' operations, plus what upgrade() creates (exempt from lock rules)."""
+
+    upgrade: list[Op]
+    downgrade: list[Op]
+
+    @property
+    def created_tables(self) -> set[str]:
+        """Tables created by upgrade(): they are empty, so locking them harms nobody."""
+        created: set[str] = set()
+        for op in self.upgrade:
+            if op.name == "create_table" and op.table:
+                created.add(op.table)
+            elif op.name == "execute":
+                for statement in read_sql(op.arg("sqltext"), op.scope).statements():
+                    if statement.verb == "CREATE TABLE" and statement.table:
+                        created.add(statement.table)
+        return created
+
+
+def collect_operations(source: RevisionSource) -> Operations:
+    """Walk both entry points once; rules share the result."""
+    walker = _Walker(source)
+    upgrade = walker.function(source.upgrade, "upgrade")
+    downgrade = walker.function(source.downgrade, "downgrade") if source.downgrade else []
+    return Operations(upgrade=upgrade, downgrade=downgrade)

@@ -1,0 +1,26 @@
+"""Adds the foreign key NOT VALID; a later revision validates it."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "constraint_not_valid_good_not_valid"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("orders", sa.Column("user_id", sa.BigInteger(), nullable=True))
+    op.create_foreign_key(
+        "fk_orders_user_id",
+        "orders",
+        "users",
+        ["user_id"],
+        ["id"],
+        postgresql_not_valid=True,
+    )
+
+
+def downgrade() -> None:
+    op.drop_constraint("fk_orders_user_id", "orders", type_="foreignkey")
+    op.drop_column("orders", "user_id")

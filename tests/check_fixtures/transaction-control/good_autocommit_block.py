@@ -1,0 +1,18 @@
+"""autocommit_block() is the supported way out of the transaction."""
+
+from alembic import op
+
+revision = "transaction_control_good_autocommit_block"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.get_context().autocommit_block():
+        op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+
+
+def downgrade() -> None:
+    with op.get_context().autocommit_block():
+        op.drop_index("ix_users_email", table_name="users", postgresql_concurrently=True)
