@@ -1,5 +1,7 @@
 """create users table
 
+Downgrade drops users and every row in it.
+
 Revision ID: c65cc1773833
 Revises:
 Create Date: 2026-11-26 16:42:01.367806

@@ -1,5 +1,8 @@
 """add projects table
 
+Adds projects, owned by users, with an index on owner_id. Downgrade drops
+projects and every row in it.
+
 Revision ID: caf7e6db4e81
 Revises: c65cc1773833
 Create Date: 2026-11-26 16:42:02.675896
