@@ -8,7 +8,9 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -119,3 +121,38 @@ def alembic(
     return subprocess.run(
         [ALEMBIC, *args[1:]], cwd=cwd, env=environment, capture_output=True, text=True
     )
+
+
+@contextmanager
+def table_locked(url: URL, table: str, mode: str = "ACCESS SHARE") -> Iterator[None]:
+    """Hold a lock on ``table`` from another session, like a long-running query."""
+    locked, release = threading.Event(), threading.Event()
+    failure: list[BaseException] = []
+
+    async def hold() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(f"LOCK TABLE {table} IN {mode} MODE"))
+                locked.set()
+                await asyncio.to_thread(release.wait)
+                await connection.rollback()
+        finally:
+            await engine.dispose()
+
+    def run() -> None:
+        try:
+            asyncio.run(hold())
+        except BaseException as exc:  # reported to the test below
+            failure.append(exc)
+            locked.set()
+
+    holder = threading.Thread(target=run)
+    holder.start()
+    locked.wait(30)
+    try:
+        assert not failure, failure
+        yield
+    finally:
+        release.set()
+        holder.join(30)

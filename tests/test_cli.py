@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
+from postgres import execute_autocommit
 from project import PROJECT_DIR, alembic, revision_ids
 from sqlalchemy.engine import URL
 
@@ -172,3 +176,60 @@ def test_unknown_revision(project_copy: Path) -> None:
     result = alembic(project_copy, "alembic upgrade nosuchrev")
     assert result.returncode != 0
     assert "Can't locate revision identified by 'nosuchrev'" in result.stdout + result.stderr
+
+
+# --- passwords with URL metacharacters ---------------------------------------
+
+SPECIAL_PASSWORD = "p%4@ss/w:rd"  # %, @, / and : all need URL-encoding
+
+
+def require_password_auth(server_url: URL, role: str) -> None:
+    """Make the server check ``role``'s password, or skip saying why it cannot.
+
+    The embedded server trusts local connections; its pg_hba.conf sits in the
+    socket directory, so a rule for this role is added and the server reloaded.
+    """
+    hba = Path(str(server_url.query.get("host", ""))) / "pg_hba.conf"
+    if hba.is_file():
+        hba.write_text(f"local all {role} scram-sha-256\n" + hba.read_text())
+        asyncio.run(execute_autocommit(server_url, "SELECT pg_reload_conf()"))
+        return
+    wrong = server_url.set(username=role, password="wrong")
+    try:
+        asyncio.run(execute_autocommit(wrong, "SELECT 1"))
+    except Exception:
+        return
+    pytest.skip("the server at TEST_POSTGRES_URL accepts any password for this role")
+
+
+def test_password_with_url_metacharacters(
+    project_copy: Path, postgres_server_url: URL, postgresql_url: URL
+) -> None:
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    asyncio.run(
+        execute_autocommit(
+            postgres_server_url,
+            f"CREATE ROLE {role} LOGIN PASSWORD '{SPECIAL_PASSWORD}'",
+            f'ALTER DATABASE "{postgresql_url.database}" OWNER TO {role}',
+        )
+    )
+    asyncio.run(execute_autocommit(postgresql_url, f"ALTER SCHEMA public OWNER TO {role}"))
+    require_password_auth(postgres_server_url, role)
+
+    encoded = postgresql_url.set(username=role, password=SPECIAL_PASSWORD)
+    database_url = encoded.render_as_string(hide_password=False)
+    assert quote_plus(SPECIAL_PASSWORD) in database_url or quote(SPECIAL_PASSWORD, safe="") in (
+        database_url
+    )
+
+    wrong = alembic(
+        project_copy,
+        "alembic upgrade head",
+        env={"DATABASE_URL": encoded.set(password="not-it").render_as_string(hide_password=False)},
+    )
+    assert_clean_failure(wrong, "password authentication failed")
+
+    result = alembic(project_copy, "alembic upgrade head", env={"DATABASE_URL": database_url})
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert SPECIAL_PASSWORD not in output and quote_plus(SPECIAL_PASSWORD) not in output

@@ -1,0 +1,176 @@
+"""Failures leave the database at a revision: lock timeouts and injected faults."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from alembic.util import CommandError
+from project import (
+    alembic,
+    execute,
+    fetch,
+    project_config,
+    revision_ids,
+    revision_module,
+    schema,
+    table_locked,
+)
+from sqlalchemy import event, pool
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import create_async_engine
+
+LOCK_TIMEOUT_S = 1
+
+
+def snapshot(url: URL) -> dict[str, Any]:
+    """The reflected schema and every row of every table."""
+    tables = schema(url)
+    rows = {table: sorted(map(repr, fetch(url, f"SELECT * FROM {table}"))) for table in tables}
+    return {"schema": tables, "rows": rows}
+
+
+def seed(url: URL) -> None:
+    """A few rows in whichever tables exist, so data loss would show."""
+    tables = schema(url)
+    if "users" in tables and not fetch(url, "SELECT 1 FROM users"):
+        users = [
+            {"id": str(uuid.uuid4()), "email": email, "name": "n"}
+            for email in ["a@mycompany.com", "b@example.com", "c@mycompany.com"]
+        ]
+        execute(url, "INSERT INTO users (id, email, name) VALUES (:id, :email, :name)", users)
+    if "projects" in tables and not fetch(url, "SELECT 1 FROM projects"):
+        execute(
+            url,
+            "INSERT INTO projects (id, name, owner_id) SELECT id, 'p-' || email, id FROM users",
+        )
+
+
+# --- lock_timeout -------------------------------------------------------------
+
+
+def test_lock_timeout_fails_fast_and_changes_nothing(
+    postgresql_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", postgresql_url.render_as_string(hide_password=False))
+    monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", f"{LOCK_TIMEOUT_S}s")
+    config = project_config()
+    command.upgrade(config, revision_ids()[-2])
+    seed(postgresql_url)
+    before = snapshot(postgresql_url)
+
+    with table_locked(postgresql_url, "users"), pytest.raises(CommandError) as failure:
+        started = time.monotonic()
+        try:
+            command.upgrade(config, "head")
+        finally:
+            elapsed = time.monotonic() - started
+
+    assert str(failure.value).startswith("lock timeout: could not lock table users")
+    assert elapsed < LOCK_TIMEOUT_S + 2, f"took {elapsed:.1f}s"
+    assert snapshot(postgresql_url) == before
+
+    command.upgrade(config, "head")  # the lock is gone: a rerun succeeds
+    assert fetch(postgresql_url, "SELECT version_num FROM alembic_version") == [
+        (revision_ids()[-1],)
+    ]
+
+
+def test_lock_timeout_from_x_argument(project_copy: Path, postgresql_url: URL) -> None:
+    """-x lock_timeout=... wins over the environment and the default."""
+    env = {"DATABASE_URL": postgresql_url.render_as_string(hide_password=False)}
+    assert alembic(project_copy, f"alembic upgrade {revision_ids()[-2]}", env).returncode == 0
+    with table_locked(postgresql_url, "users"):
+        result = alembic(project_copy, "alembic -x lock_timeout=200ms upgrade head", env)
+    assert "lock_timeout=200ms" in result.stdout
+
+
+def test_invalid_timeout_is_a_clear_error(project_copy: Path, postgresql_url: URL) -> None:
+    env = {
+        "DATABASE_URL": postgresql_url.render_as_string(hide_password=False),
+        "MIGRATION_LOCK_TIMEOUT": "soon",
+    }
+    result = alembic(project_copy, "alembic upgrade head", env)
+    assert result.returncode != 0
+    assert 'FAILED: invalid timeout setting: invalid value for parameter "lock_timeout"' in (
+        result.stdout
+    )
+    assert fetch(postgresql_url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [
+        (0,)
+    ]
+
+
+# --- fault injection ----------------------------------------------------------
+
+
+class InjectedFault(Exception):
+    """Raised in place of one SQL statement."""
+
+
+def upgrade_with_fault(url: URL, revision: str, fail_at: int | None) -> int:
+    """Upgrade to ``revision``, failing statement number ``fail_at``; return statements run."""
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    count = 0
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def maybe_fail(conn, cursor, statement, parameters, context, executemany) -> None:
+        nonlocal count
+        count += 1
+        if count == fail_at:
+            raise InjectedFault(statement)
+
+    config = project_config()
+    config.attributes["connection"] = engine
+    try:
+        command.upgrade(config, revision)
+    finally:
+        asyncio.run(engine.dispose())
+    return count
+
+
+def resumable(revision: str) -> bool:
+    """A revision that commits part way on purpose, and says a rerun finishes it."""
+    module = revision_module(revision)
+    return "Safe to rerun" in (module.__doc__ or "")
+
+
+def test_every_failure_leaves_a_revision(alembic_cfg: Config, database_url: URL) -> None:
+    """Each statement of each revision fails in turn; the database is never half-migrated.
+
+    After a failure the database is exactly as before the revision, or (for a
+    revision that declares itself resumable) still at the previous revision
+    with a rerun converging on the same result as a clean run.
+    """
+    command.upgrade(alembic_cfg, revision_ids()[0])
+    command.downgrade(alembic_cfg, "base")  # an empty alembic_version, as after any run
+    for revision in revision_ids():
+        previous = revision_module(revision).down_revision or "base"
+        command.upgrade(alembic_cfg, previous)
+        seed(database_url)
+        before = snapshot(database_url)
+        statements = upgrade_with_fault(database_url, revision, fail_at=None)
+        after = snapshot(database_url)
+        command.downgrade(alembic_cfg, previous)
+        assert snapshot(database_url) == before, f"{revision} does not downgrade cleanly"
+
+        for fail_at in range(1, statements + 1):
+            with pytest.raises((InjectedFault, CommandError)):
+                upgrade_with_fault(database_url, revision, fail_at)
+            state = snapshot(database_url)
+            if state in (before, after):
+                if state == after:
+                    command.downgrade(alembic_cfg, previous)
+                continue
+            where = f"{revision}, statement {fail_at} of {statements}"
+            assert resumable(revision), f"half-applied after a failure at {where}"
+            assert state["rows"]["alembic_version"] == before["rows"]["alembic_version"], where
+            upgrade_with_fault(database_url, revision, fail_at=None)
+            assert snapshot(database_url) == after, f"rerun did not converge after {where}"
+            command.downgrade(alembic_cfg, previous)
+        assert snapshot(database_url) == before
