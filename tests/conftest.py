@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.config import Config
@@ -21,6 +22,13 @@ def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """Under xdist, carry a worker's server version to the controller's summary."""
+    version = node.workeroutput.get("postgres_version")
+    if version:
+        node.config.stash[SERVER_VERSION_KEY] = version
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     version = terminalreporter.config.stash.get(SERVER_VERSION_KEY, None)
     if version:
@@ -32,7 +40,10 @@ def postgres_server_url(pytestconfig: pytest.Config) -> Iterator[URL]:
     """A real PostgreSQL server for the whole session. Never skipped: fails loudly."""
     try:
         with postgres_server() as url:
-            pytestconfig.stash[SERVER_VERSION_KEY] = server_version(url)
+            version = server_version(url)
+            pytestconfig.stash[SERVER_VERSION_KEY] = version
+            if hasattr(pytestconfig, "workeroutput"):  # an xdist worker
+                pytestconfig.workeroutput["postgres_version"] = version
             yield url
     except PostgresUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
