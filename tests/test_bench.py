@@ -1,0 +1,58 @@
+"""bench/run.py --quick produces every output with every key. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from project import PROJECT_DIR
+
+BACKFILL_KEYS = {
+    "backfill_single_s",
+    "backfill_batched_s",
+    "writer_p99_single_ms",
+    "writer_max_single_ms",
+    "writer_p99_batched_ms",
+    "writer_max_batched_ms",
+}
+INDEX_KEYS = {"index_plain_writer_max_ms", "index_concurrent_writer_max_ms"}
+
+
+def test_quick_run_writes_every_result(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_DIR / "bench" / "run.py"),
+            "--quick",
+            "--output",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+    figures = json.loads((tmp_path / "latest.json").read_text())
+    assert set(figures["dialects"]) == {"postgresql", "sqlite"}
+    for dialect, measured in figures["dialects"].items():
+        assert measured["rows"] == 10_000
+        assert measured["server_version"], dialect
+        assert set(measured["backfill"]) >= BACKFILL_KEYS, dialect
+        assert set(measured["index"]) >= INDEX_KEYS, dialect
+        assert measured["scale"]["per_row_us"], dialect
+        assert {"upgrade_head_s", "downgrade_base_s"} <= set(measured["full_run"])
+    assert figures["dialects"]["postgresql"]["index"]["index_concurrent_writer_max_ms"] is not None
+
+    table = (tmp_path / "latest.md").read_text()
+    assert table in result.stdout
+    assert "CREATE INDEX CONCURRENTLY" in table
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in result.stderr
+    else:
+        assert (tmp_path / "writer_latency.png").stat().st_size > 0
