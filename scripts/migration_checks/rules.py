@@ -525,7 +525,8 @@ def check_unbatched_dml(rev: Revision) -> Iterator[Finding]:
     for op, statement in rev.statements(rev.ops.upgrade):
         if statement.verb not in {"UPDATE", "DELETE"} or statement.table in rev.created:
             continue
-        if statement.bounded:
+        # Bounded by itself, or one parameterized statement per loop iteration.
+        if statement.bounded or (op.in_loop and statement.parameterized):
             continue
         scope = "every row" if not statement.has_where else "every matching row"
         yield rev.finding(

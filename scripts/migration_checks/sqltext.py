@@ -46,6 +46,8 @@ CONCURRENTLY = re.compile(r"\bCONCURRENTLY\b", re.I)
 WHERE = re.compile(r"\bWHERE\b", re.I)
 LIMIT = re.compile(r"\bLIMIT\b", re.I)
 # A primary-key lookup (WHERE id = 7, WHERE t.id IN (...)) touches a known handful of rows.
+# A primary-key range (WHERE id > :after AND id <= :through, id BETWEEN ...): one batch.
+KEY_RANGE = re.compile(r'\b(?:[\w"]+\.)?"?id"?\s*(?:>=?|<=?|BETWEEN\b)', re.I)
 KEY_LOOKUP = re.compile(r'\bWHERE\s+(?:[\w"]+\.)?"?id"?\s*(?:=|IN\b)', re.I)
 # ":name" (sa.text), "%(name)s"/"%s" (DBAPI) and "$1" (asyncpg); "::type" casts are not parameters.
 PARAMETER = re.compile(r"(?<![:\w]):[A-Za-z_]\w*|%\(\w+\)s|%s|\$\d+")
@@ -61,7 +63,8 @@ class Statement:
     concurrently: bool = False
     not_valid: bool = False
     has_where: bool = False
-    bounded: bool = False
+    bounded: bool = False  # a LIMIT, a primary-key lookup or a primary-key range
+    parameterized: bool = False  # a bind parameter or a variable in the WHERE clause
     ddl: bool = False
 
 
@@ -132,17 +135,20 @@ def _classify(statement: str) -> Statement:
     return Statement("OTHER", concurrently=bool(CONCURRENTLY.search(statement)))
 
 
-def is_bounded(statement: str) -> bool:
-    """A bind parameter in the WHERE clause, a LIMIT or a primary-key lookup bounds the rows.
-
-    A parameter elsewhere (``SET role = :role``) bounds nothing: the classic
-    backfill binds its value and still updates every row.
-    """
+def where_clause(statement: str) -> str:
     where = WHERE.search(statement)
-    condition = statement[where.start() :] if where else ""
-    return bool(
-        PARAMETER.search(condition) or LIMIT.search(statement) or KEY_LOOKUP.search(statement)
-    )
+    return statement[where.start() :] if where else ""
+
+
+def is_bounded(statement: str) -> bool:
+    """A LIMIT, a primary-key lookup or a primary-key range bounds the rows.
+
+    A bind parameter alone bounds nothing: ``WHERE role = :role`` or
+    ``WHERE created_at < :cutoff`` can still match every row.
+    """
+    condition = where_clause(statement)
+    key_range = KEY_RANGE.search(condition) and PARAMETER.search(condition)
+    return bool(LIMIT.search(statement) or KEY_LOOKUP.search(statement) or key_range)
 
 
 def _dml(verb: str, table: str, statement: str) -> Statement:
@@ -151,6 +157,7 @@ def _dml(verb: str, table: str, statement: str) -> Statement:
         table=normalise_table(table),
         has_where=bool(WHERE.search(statement)),
         bounded=is_bounded(statement),
+        parameterized=bool(PARAMETER.search(where_clause(statement))),
     )
 
 
@@ -252,8 +259,14 @@ def read_core_dml(node: ast.expr, scope: Scope, depth: int = 0) -> Statement | N
         inner = read_core_dml(func.value, scope, depth + 1)
         if inner is None or name not in {"where", "filter"}:
             return inner
-        bounded = inner.bounded or _uses_variables(node, scope)
-        return Statement(inner.verb, table=inner.table, has_where=True, bounded=bounded)
+        parameterized = inner.parameterized or _uses_variables(node, scope)
+        return Statement(
+            inner.verb,
+            table=inner.table,
+            has_where=True,
+            bounded=inner.bounded,
+            parameterized=parameterized,
+        )
     return None
 
 

@@ -69,6 +69,7 @@ class Op:
     in_autocommit: bool
     batch: bool
     scope: Scope = field(repr=False)
+    in_loop: bool = False  # inside for/while: one statement per iteration
 
     def arg(self, param: str) -> ast.expr | None:
         """An argument by parameter name, whether passed by position or keyword."""
@@ -94,6 +95,7 @@ class _Context:
     function: Function
     autocommit: bool = False
     batches: tuple[tuple[str, str | None], ...] = ()
+    in_loop: bool = False
 
     def batch_table(self, alias: str) -> tuple[bool, str | None]:
         """Whether ``alias`` is a batch_alter_table() alias here, and its table."""
@@ -140,6 +142,8 @@ class _Walker:
         if isinstance(node, ast.With | ast.AsyncWith):
             self._with(node, ctx, scope)
             return
+        if isinstance(node, ast.For | ast.AsyncFor | ast.While):
+            ctx = replace(ctx, in_loop=True)
         for _, value in ast.iter_fields(node):
             self._field(value, ctx, scope)
 
@@ -215,6 +219,7 @@ class _Walker:
             in_autocommit=ctx.autocommit,
             batch=batch,
             scope=scope,
+            in_loop=ctx.in_loop,
         )
         if not batch:
             table = next((op.name_arg(p) for p in TABLE_PARAMS if op.arg(p) is not None), None)
