@@ -91,17 +91,26 @@ def database_url() -> URL:
     try:
         url = make_url(raw)
         url = url.set(drivername=ASYNC_DRIVERS.get(url.drivername, url.drivername))
-        url.get_dialect()
+        dialect = url.get_dialect()
     except NoSuchModuleError:  # a subclass of ArgumentError: test it first
         raise CommandError(
             f"DATABASE_URL names an unknown database driver {url.drivername!r} "
             "(use sqlite+aiosqlite or postgresql+asyncpg)"
         ) from None
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise CommandError(
             "DATABASE_URL is not a valid SQLAlchemy URL "
             "(expected e.g. postgresql+asyncpg://user:password@host/dbname)"
         ) from None
+    if not dialect.is_async:
+        raise CommandError(
+            f"DATABASE_URL names the synchronous driver {url.drivername!r}; "
+            "this env.py is async: use postgresql+asyncpg or sqlite+aiosqlite"
+        )
+    if url.get_driver_name() == "asyncpg" and "sslmode" in url.query:
+        # Hosting platforms hand out libpq's ?sslmode=; asyncpg calls it ssl.
+        sslmode = url.query["sslmode"]
+        url = url.difference_update_query(["sslmode"]).update_query_dict({"ssl": sslmode})
     return url
 
 
@@ -130,52 +139,74 @@ def advisory_lock_key(version_table: str = "alembic_version") -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def read_only_command() -> bool:
+    """True for `alembic current` (and its --check-heads readiness gate).
+
+    A read must not queue behind a running migration's advisory lock.
+    """
+    return bool(context.get_context().opts.get("dont_mutate"))
+
+
 @contextmanager
-def postgresql_guard(connection: Connection) -> Iterator[None]:
+def postgresql_guard(connection: Connection) -> Iterator[dict[str, str]]:
     """Session timeouts and the advisory lock, held across every revision.
 
     Session-level, not transaction-level: autocommit_block() and
     transaction_per_migration commit along the way, which would release a
-    transaction-level lock. Settings are reset afterwards, because a
-    connection handed in by the application goes back to its pool.
+    transaction-level lock. Yields the timeouts in force. The previous
+    settings come back afterwards, because a connection handed in by the
+    application returns to its pool.
     """
-    use_lock = migration_setting("advisory_lock").lower() not in ("false", "0", "no", "off")
-    settings = {
-        "lock_timeout": migration_setting("lock_timeout"),
-        "statement_timeout": migration_setting("statement_timeout"),
-    }
+    take_lock = (
+        migration_setting("advisory_lock").lower() not in ("false", "0", "no", "off")
+        and not read_only_command()
+    )
+    previous = connection.execute(
+        text("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
+    ).one()
     try:
+        applied = connection.execute(
+            text(
+                "SELECT set_config('lock_timeout', :lock_timeout, false), "
+                "set_config('statement_timeout', :statement_timeout, false)"
+            ),
+            {name: migration_setting(name) for name in ("lock_timeout", "statement_timeout")},
+        ).one()
+    except DBAPIError as exc:
+        connection.rollback()
+        raise CommandError(f"invalid timeout setting: {first_line(exc)}") from None
+    if take_lock:
+        # Wait as long as another run needs: neither timeout may cut this wait short.
+        connection.execute(text("SET LOCAL lock_timeout = 0"))
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
+        try:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_lock_key()})
+        except DBAPIError as exc:
+            raise CommandError(
+                f"waiting for the migration lock failed: {first_line(exc)}"
+            ) from None
+    # alembic must find no transaction open, or it treats the run as external.
+    connection.commit()
+    try:
+        yield {"lock_timeout": applied[0], "statement_timeout": applied[1]}
+    finally:
+        connection.rollback()
+        if take_lock:
+            connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_lock_key()}
+            )
         connection.execute(
             text(
                 "SELECT set_config('lock_timeout', :lock_timeout, false), "
                 "set_config('statement_timeout', :statement_timeout, false)"
             ),
-            settings,
+            {"lock_timeout": previous[0], "statement_timeout": previous[1]},
         )
-    except DBAPIError as exc:
-        connection.rollback()
-        raise CommandError(f"invalid timeout setting: {first_line(exc)}") from None
-    if use_lock:
-        # Wait as long as another run needs: lock_timeout must not cut this short.
-        connection.execute(text("SET LOCAL lock_timeout = 0"))
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_lock_key()})
-    # alembic must find no transaction open, or it treats the run as external.
-    connection.commit()
-    try:
-        yield
-    finally:
-        connection.rollback()
-        if use_lock:
-            connection.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": advisory_lock_key()}
-            )
-        connection.execute(text("RESET lock_timeout"))
-        connection.execute(text("RESET statement_timeout"))
         connection.commit()
 
 
 @contextmanager
-def sqlite_transactional_ddl(connection: Connection) -> Iterator[None]:
+def sqlite_transactional_ddl(connection: Connection) -> Iterator[dict[str, str]]:
     """Make SQLite DDL transactional, so a failed revision rolls back whole.
 
     Python's sqlite3 driver only opens a transaction before DML, so DDL would
@@ -193,7 +224,7 @@ def sqlite_transactional_ddl(connection: Connection) -> Iterator[None]:
 
     event.listen(connection, "begin", emit_begin)
     try:
-        yield
+        yield {}
     finally:
         event.remove(connection, "begin", emit_begin)
         connection.rollback()
@@ -205,7 +236,13 @@ def first_line(exc: BaseException) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
-def describe_failure(exc: DBAPIError) -> str:
+ROLLED_BACK = (
+    "The failed transaction was rolled back; retry (a revision that uses "
+    "autocommit_block may be partly applied, and says it is safe to rerun)."
+)
+
+
+def describe_failure(exc: DBAPIError, timeouts: dict[str, str]) -> str:
     """One line for a failed statement: what happened, and to which table."""
     statement = " ".join((exc.statement or "").split())
     match = TABLE_IN_SQL.search(statement)
@@ -214,14 +251,13 @@ def describe_failure(exc: DBAPIError) -> str:
     if sqlstate == LOCK_NOT_AVAILABLE:
         return (
             f"lock timeout: could not lock {table} within lock_timeout="
-            f"{migration_setting('lock_timeout')}; another session holds a conflicting "
-            f"lock. This revision was rolled back; retry. Statement: {statement[:200]}"
+            f"{timeouts.get('lock_timeout')}; another session holds a conflicting lock. "
+            f"{ROLLED_BACK} Statement: {statement[:200]}"
         )
     if sqlstate == QUERY_CANCELED:
         return (
             f"statement timeout: a statement on {table} ran longer than statement_timeout="
-            f"{migration_setting('statement_timeout')}. This revision was rolled back. "
-            f"Statement: {statement[:200]}"
+            f"{timeouts.get('statement_timeout')}. {ROLLED_BACK} Statement: {statement[:200]}"
         )
     return f"{first_line(exc)} (on {table}). Statement: {statement[:200]}"
 
@@ -271,15 +307,21 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    if connection.in_transaction():
+        raise CommandError(
+            "the connection given to alembic has a transaction open (engine.begin()?): "
+            "pass one from engine.connect(); each revision commits on its own"
+        )
     dialect_name = connection.dialect.name
     guard = {"postgresql": postgresql_guard, "sqlite": sqlite_transactional_ddl}.get(dialect_name)
-    with guard(connection) if guard else nullcontext():
-        context.configure(connection=connection, **configure_options(dialect_name))
+    # Configure first, with no transaction open: alembic then runs its own.
+    context.configure(connection=connection, **configure_options(dialect_name))
+    with guard(connection) if guard else nullcontext({}) as timeouts:
         try:
             with context.begin_transaction():
                 context.run_migrations()
         except DBAPIError as exc:
-            raise CommandError(describe_failure(exc)) from exc
+            raise CommandError(describe_failure(exc, timeouts)) from exc
 
 
 async def run_async_migrations(engine: AsyncEngine, url_text: str) -> None:
@@ -287,8 +329,7 @@ async def run_async_migrations(engine: AsyncEngine, url_text: str) -> None:
     try:
         connection = await engine.connect()
     except (OSError, SQLAlchemyError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise CommandError(f"cannot connect to {url_text}: {reason}") from None
+        raise CommandError(f"cannot connect to {url_text}: {first_line(exc)}") from None
     try:
         await connection.run_sync(do_run_migrations)
     finally:

@@ -76,24 +76,25 @@ def fetch(url: URL, sql: str) -> list[tuple[Any, ...]]:
     return with_connection(url, lambda conn: [tuple(r) for r in conn.execute(text(sql))])
 
 
-def schema(url: URL) -> dict[str, dict[str, Any]]:
+def reflect_schema(conn: Connection) -> dict[str, dict[str, Any]]:
     """Tables with their columns, indexes, unique and foreign keys, as reflected."""
-
-    def reflect(conn: Connection) -> dict[str, dict[str, Any]]:
-        inspector = inspect(conn)
-        return {
-            table: {
-                "columns": sorted(
-                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
-                ),
-                "indexes": sorted(i["name"] or "" for i in inspector.get_indexes(table)),
-                "unique": sorted(u["name"] or "" for u in inspector.get_unique_constraints(table)),
-                "foreign_keys": sorted(f["name"] or "" for f in inspector.get_foreign_keys(table)),
-            }
-            for table in sorted(inspector.get_table_names())
+    inspector = inspect(conn)
+    return {
+        table: {
+            "columns": sorted(
+                (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+            ),
+            "indexes": sorted(i["name"] or "" for i in inspector.get_indexes(table)),
+            "unique": sorted(u["name"] or "" for u in inspector.get_unique_constraints(table)),
+            "foreign_keys": sorted(f["name"] or "" for f in inspector.get_foreign_keys(table)),
         }
+        for table in sorted(inspector.get_table_names())
+    }
 
-    return with_connection(url, reflect)
+
+def schema(url: URL) -> dict[str, dict[str, Any]]:
+    """The reflected schema of the database at ``url``."""
+    return with_connection(url, reflect_schema)
 
 
 def copy_project(destination: Path) -> Path:

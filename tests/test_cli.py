@@ -154,8 +154,11 @@ def assert_clean_failure(result: subprocess.CompletedProcess[str], expected: str
         ("not a url", "DATABASE_URL is not a valid SQLAlchemy URL"),
         (f"mysqlx+nodriver://app:{PASSWORD}@localhost/app", "unknown database driver"),
         (f"postgresql+asyncpg://app:{PASSWORD}@127.0.0.1:1/app", "cannot connect to"),
+        (f"postgresql+asyncpg://app:{PASSWORD}@db:notaport/app", "not a valid SQLAlchemy URL"),
+        (f"postgresql+psycopg2://app:{PASSWORD}@localhost/app", "synchronous driver"),
+        ("sqlite+pysqlite:///app.db", "synchronous driver"),
     ],
-    ids=["malformed", "unknown-driver", "unreachable-host"],
+    ids=["malformed", "unknown-driver", "unreachable-host", "bad-port", "sync-pg", "sync-sqlite"],
 )
 def test_bad_database_url(project_copy: Path, url: str, expected: str) -> None:
     result = alembic(project_copy, "alembic upgrade head", env={"DATABASE_URL": url})
@@ -171,6 +174,17 @@ def test_missing_postgresql_database(project_copy: Path, postgres_server_url: UR
         env={"DATABASE_URL": url.render_as_string(hide_password=False)},
     )
     assert_clean_failure(result, 'database "no_such_database" does not exist')
+
+
+def test_libpq_sslmode_is_understood(project_copy: Path, postgresql_url: URL) -> None:
+    """Hosting platforms add ?sslmode=; asyncpg calls it ssl, and env.py translates."""
+    url = postgresql_url.update_query_dict({"sslmode": "disable"})
+    result = alembic(
+        project_copy,
+        "alembic upgrade head",
+        env={"DATABASE_URL": url.render_as_string(hide_password=False)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_unknown_revision(project_copy: Path) -> None:

@@ -18,7 +18,16 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+# env.py's advisory_lock_key() for alembic_version, as documented in deploying.md.
+ADVISORY_LOCK_KEY = 7513836529976115471
 REPLICAS = 8
+# What a replica that lost the race reports (quoted in references/deploying.md).
+RACE_ERRORS = [
+    'duplicate key value violates unique constraint "pg_type_typname_nsp_index"',
+    'relation "users" already exists',
+    'type "users" already exists',
+    "Online migration expected to match one row",  # two replicas bumped alembic_version
+]
 WAIT_FOR_START_S = 60
 
 
@@ -115,3 +124,65 @@ async def test_without_the_lock_replicas_collide(project_copy: Path, postgresql_
     failures = [log for rc, log in results if rc != 0]
     assert failures, "all replicas succeeded without the lock"
     assert upgrades_run(results, revision_ids()[0]) > 1
+    for log in failures:  # each failed on the race, as deploying.md says
+        assert any(error in log for error in RACE_ERRORS), log
+
+
+async def hold_migration_lock(url: URL, seconds: float) -> None:
+    """Hold the migrations' advisory lock from another session for ``seconds``."""
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            key = {"key": ADVISORY_LOCK_KEY}
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            await asyncio.sleep(seconds)
+            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+    finally:
+        await engine.dispose()
+
+
+def alembic_env(url: URL, **settings: str) -> dict[str, str]:
+    return dict(
+        os.environ,
+        DATABASE_URL=url.render_as_string(hide_password=False),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        **settings,
+    )
+
+
+async def test_waiting_replica_outlasts_its_timeouts(
+    project_copy: Path, postgresql_url: URL
+) -> None:
+    """A replica waits for the lock longer than lock_timeout and statement_timeout allow."""
+    holder = asyncio.create_task(hold_migration_lock(postgresql_url, 2.0))
+    await asyncio.sleep(0.5)
+    env = alembic_env(
+        postgresql_url, MIGRATION_LOCK_TIMEOUT="200ms", MIGRATION_STATEMENT_TIMEOUT="500ms"
+    )
+    process = await asyncio.create_subprocess_exec(
+        ALEMBIC, "upgrade", "head", cwd=project_copy, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await process.communicate()
+    await holder
+    assert process.returncode == 0, output.decode()
+    assert await current_version(postgresql_url) == [revision_ids()[-1]]
+
+
+async def test_readiness_check_does_not_wait_for_a_migration(
+    project_copy: Path, postgresql_url: URL
+) -> None:
+    """`alembic current --check-heads` answers while a migration holds the lock."""
+    holder = asyncio.create_task(hold_migration_lock(postgresql_url, 60))
+    await asyncio.sleep(0.5)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            ALEMBIC, "current", "--check-heads", cwd=project_copy, env=alembic_env(postgresql_url),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        holder.cancel()
+        await asyncio.gather(holder, return_exceptions=True)  # let it close its connection
+    assert process.returncode != 0  # an empty database is not at head: but it answered
+    assert b"Database is not on all head revisions" in output

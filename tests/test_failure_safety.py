@@ -17,23 +17,31 @@ from project import (
     execute,
     fetch,
     project_config,
+    reflect_schema,
     revision_ids,
     revision_module,
     schema,
     table_locked,
+    with_connection,
 )
-from sqlalchemy import event, pool
+from sqlalchemy import Connection, event, inspect, pool, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
+
+import migrate
 
 LOCK_TIMEOUT_S = 1
 
 
 def snapshot(url: URL) -> dict[str, Any]:
-    """The reflected schema and every row of every table."""
-    tables = schema(url)
-    rows = {table: sorted(map(repr, fetch(url, f"SELECT * FROM {table}"))) for table in tables}
-    return {"schema": tables, "rows": rows}
+    """The reflected schema and every row of every table, read on one connection."""
+
+    def read(conn: Connection) -> dict[str, Any]:
+        tables = reflect_schema(conn)
+        rows = {t: sorted(map(repr, conn.execute(text(f"SELECT * FROM {t}")))) for t in tables}
+        return {"schema": tables, "rows": rows}
+
+    return with_connection(url, read)
 
 
 def seed(url: URL) -> None:
@@ -88,6 +96,8 @@ def test_lock_timeout_from_x_argument(project_copy: Path, postgresql_url: URL) -
     assert alembic(project_copy, f"alembic upgrade {revision_ids()[-2]}", env).returncode == 0
     with table_locked(postgresql_url, "users"):
         result = alembic(project_copy, "alembic -x lock_timeout=200ms upgrade head", env)
+    assert result.returncode != 0
+    # The message reports the setting PostgreSQL applied, read back from the session.
     assert "lock_timeout=200ms" in result.stdout
 
 
@@ -174,3 +184,44 @@ def test_every_failure_leaves_a_revision(alembic_cfg: Config, database_url: URL)
             assert snapshot(database_url) == after, f"rerun did not converge after {where}"
             command.downgrade(alembic_cfg, previous)
         assert snapshot(database_url) == before
+
+
+# --- connections handed in by the application ----------------------------------
+
+
+async def test_a_connection_inside_a_transaction_is_refused(database_url: URL) -> None:
+    """engine.begin() would have its work committed by the migration: refuse it instead."""
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE app_work (id INTEGER)"))
+        with pytest.raises(CommandError, match="has a transaction open"):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO app_work (id) VALUES (1)"))
+                await connection.run_sync(migrate.run_upgrade, project_config(), "head")
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT count(*) FROM app_work"))).scalar()
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+    finally:
+        await engine.dispose()
+    assert rows == 0, "the application's uncommitted work was committed"
+    assert "users" not in tables
+
+
+async def test_pooled_connection_comes_back_as_it_was(postgresql_url: URL) -> None:
+    """After migrating on the application's pool: its settings restored, no lock left."""
+    engine = create_async_engine(postgresql_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SET lock_timeout = '42s'"))
+            await connection.commit()
+        await migrate.upgrade_database(engine)
+        async with engine.connect() as connection:  # the same pooled connection
+            setting = await connection.scalar(text("SELECT current_setting('lock_timeout')"))
+            advisory = await connection.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            )
+    finally:
+        await engine.dispose()
+    assert setting == "42s"
+    assert advisory == 0
