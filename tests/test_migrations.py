@@ -157,6 +157,36 @@ def test_backfill_resumes_after_a_failure_part_way(
     assert roles(database_url) == SEED_USERS
 
 
+def test_backfill_leaves_roles_other_than_member_alone(
+    at_revision_before_backfill: Config, database_url: URL
+) -> None:
+    """Only rows still at the default are promoted: a role set since is kept."""
+    seed_users(database_url, list(SEED_USERS))
+    execute(database_url, "ALTER TABLE users ADD COLUMN role VARCHAR(20) DEFAULT 'member' NOT NULL")
+    execute(database_url, "UPDATE users SET role = 'owner' WHERE email = 'ada@mycompany.com'")
+    command.upgrade(at_revision_before_backfill, BACKFILL_REVISION)
+    assert roles(database_url) == SEED_USERS | {"ada@mycompany.com": "owner"}
+
+
+def test_admin_pattern_escapes_like_wildcards(database_url: URL) -> None:
+    """'_' and '%' in a domain match only themselves, on both databases."""
+    pattern = revision_module(BACKFILL_REVISION).admin_email_pattern("my_company.com")
+
+    def matches(email: str) -> bool:
+        query = text("SELECT lower(:email) LIKE :pattern ESCAPE '!'")
+        return bool(
+            with_connection(
+                database_url,
+                lambda c: c.execute(query, {"email": email, "pattern": pattern}).scalar(),
+            )
+        )
+
+    assert matches("a@my_company.com")
+    assert matches("A@My_Company.COM")
+    assert not matches("a@myXcompany.com")
+    assert not matches("a@notmy_company.com")
+
+
 def test_backfill_walks_every_batch(at_revision_before_backfill: Config, database_url: URL) -> None:
     """With batches smaller than the table, every matching row is still reached."""
     emails = [f"user{i}@mycompany.com" for i in range(7)] + ["x@example.com"]
