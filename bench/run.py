@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def measure(
-    url: URL, rows: int, batch_size: int, sqlite_journal: str
+    url: URL, rows: int, batch_size: int, sqlite_journal: str, settle_s: float
 ) -> tuple[dict[str, Any], dict]:
     """Every scenario with a writer, and the scale curve; returns figures and plot series."""
     dialect = url.get_backend_name()
@@ -71,11 +71,13 @@ async def measure(
 
         database.progress(f"{dialect}: backfill as one UPDATE ...")
         await database.reset(engine)
-        single = await scenarios.with_writer(url, ids, lambda: scenarios.single_update(engine))
+        single = await scenarios.with_writer(
+            url, ids, lambda: scenarios.single_update(engine), settle_s
+        )
         database.progress(f"{dialect}: backfill in batches of {batch_size:,} ...")
         await database.reset(engine)
         batched = await scenarios.with_writer(
-            url, ids, lambda: scenarios.batched_update(engine, batch_size)
+            url, ids, lambda: scenarios.batched_update(engine, batch_size), settle_s
         )
 
         index: dict[str, Any] = {}
@@ -86,7 +88,7 @@ async def measure(
             database.progress(f"{dialect}: CREATE INDEX ({label}) ...")
             await database.reset(engine)
             built = await scenarios.with_writer(
-                url, ids, lambda c=concurrently: scenarios.create_index(engine, c)
+                url, ids, lambda c=concurrently: scenarios.create_index(engine, c), settle_s
             )
             index[f"index_{label}_s"] = round(built.seconds, 3)
             for key, value in report.writer_figures(built.writes, label).items():
@@ -133,11 +135,11 @@ def full_run(url: URL) -> dict[str, float]:
 
 
 def run_dialect(
-    dialect: str, rows: int, batch_size: int, sqlite_journal: str
+    dialect: str, rows: int, batch_size: int, sqlite_journal: str, settle_s: float
 ) -> tuple[dict[str, Any], dict]:
     with database.database_server(dialect) as (new_database, version):
         with new_database() as url:
-            figures, series = asyncio.run(measure(url, rows, batch_size, sqlite_journal))
+            figures, series = asyncio.run(measure(url, rows, batch_size, sqlite_journal, settle_s))
         database.progress(f"{dialect}: alembic upgrade head / downgrade base ...")
         with new_database() as url:
             figures["full_run"] = full_run(url)
@@ -170,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     plotted: dict[str, dict] = {}
     for dialect in dialects:
         rows = QUICK_ROWS if args.quick else (args.rows or DEFAULT_ROWS[dialect])
-        figures, series = run_dialect(dialect, rows, args.batch_size, args.sqlite_journal)
+        settle_s = scenarios.QUICK_SETTLE_S if args.quick else scenarios.SETTLE_S
+        figures, series = run_dialect(dialect, rows, args.batch_size, args.sqlite_journal, settle_s)
         results["dialects"][dialect] = figures
         plotted[dialect] = series
     table = report.write_outputs(results, args.output)

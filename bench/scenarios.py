@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from writer import Write, Writer
 
 SETTLE_S = 0.3  # writer runs alone before and after the measured step
+QUICK_SETTLE_S = 0.05  # --quick only checks that everything runs
 
 
 def backfill_revision() -> Any:
@@ -45,16 +46,18 @@ class Measured:
     window: tuple[float, float]
 
 
-async def with_writer(url: URL, ids: list[str], step: Callable[[], Awaitable[None]]) -> Measured:
+async def with_writer(
+    url: URL, ids: list[str], step: Callable[[], Awaitable[None]], settle_s: float = SETTLE_S
+) -> Measured:
     """Run ``step`` while the writer updates random users; keep the overlapping writes."""
     with Writer(url, ids) as writer:
-        await asyncio.sleep(SETTLE_S)
+        await asyncio.sleep(settle_s)
         begin = writer.since_start()
         started = time.perf_counter()
         await step()
         seconds = time.perf_counter() - started
         end = writer.since_start()
-        await asyncio.sleep(SETTLE_S)
+        await asyncio.sleep(settle_s)
     during = [
         w
         for w in writer.writes

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from project import PROJECT_DIR
+from sqlalchemy.engine import URL
 
 BACKFILL_KEYS = {
     "backfill_single_s",
@@ -20,18 +22,16 @@ BACKFILL_KEYS = {
 INDEX_KEYS = {"index_plain_writer_max_ms", "index_concurrent_writer_max_ms"}
 
 
-def test_quick_run_writes_every_result(tmp_path: Path) -> None:
+def test_quick_run_writes_every_result(tmp_path: Path, postgres_server_url: URL) -> None:
+    # The suite's server, handed over the way a user points the benchmark at theirs.
+    env = dict(os.environ, TEST_POSTGRES_URL=postgres_server_url.render_as_string(False))
+    bench = [sys.executable, str(PROJECT_DIR / "bench" / "run.py")]
     result = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_DIR / "bench" / "run.py"),
-            "--quick",
-            "--output",
-            str(tmp_path),
-        ],
+        [*bench, "--quick", "--output", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
 
