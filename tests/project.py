@@ -110,15 +110,21 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+def alembic_environment(**settings: str) -> dict[str, str]:
+    """This environment for a child process: the venv's alembic and ruff first on
+    PATH, no inherited DATABASE_URL, then ``settings``."""
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    return environment | settings
+
+
 def alembic(
     cwd: Path, command: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run one `alembic ...` command line as a user would type it, in ``cwd``."""
     args = shlex.split(command)
     assert args[0] == "alembic"
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
-    environment.update(env or {})
+    environment = alembic_environment(**(env or {}))
     return subprocess.run(
         [ALEMBIC, *args[1:]], cwd=cwd, env=environment, capture_output=True, text=True
     )

@@ -9,11 +9,9 @@ migrates and the rest find the database at head. Without it they race.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 
-from project import ALEMBIC, revision_ids
+from project import ALEMBIC, alembic_environment, revision_ids
 from sqlalchemy import pool, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -46,12 +44,10 @@ async def waiting_backends(connection: AsyncConnection, database: str) -> int:
 
 async def race(project: Path, url: URL, advisory_lock: bool) -> list[tuple[int, str]]:
     """Start REPLICAS upgrades that all block on one lock, release it; return (rc, log)."""
-    environment = dict(
-        os.environ,
-        DATABASE_URL=url.render_as_string(hide_password=False),
+    environment = alembic_env(
+        url,
         MIGRATION_ADVISORY_LOCK=str(advisory_lock).lower(),
         MIGRATION_LOCK_TIMEOUT="2min",  # the replicas wait on the test's lock below
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
@@ -142,12 +138,8 @@ async def hold_migration_lock(url: URL, seconds: float) -> None:
 
 
 def alembic_env(url: URL, **settings: str) -> dict[str, str]:
-    return dict(
-        os.environ,
-        DATABASE_URL=url.render_as_string(hide_password=False),
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        **settings,
-    )
+    """A child process's environment aimed at ``url``."""
+    return alembic_environment(DATABASE_URL=url.render_as_string(hide_password=False), **settings)
 
 
 async def test_waiting_replica_outlasts_its_timeouts(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
-from project import PROJECT_DIR, alembic, fetch, revision_ids, table_locked
+from project import PROJECT_DIR, alembic, alembic_environment, fetch, revision_ids, table_locked
 from sqlalchemy.engine import URL
 
 MARKER = "<!-- tested: deploy-retry -->"
@@ -24,12 +22,8 @@ def retry_loop() -> str:
 
 
 def start_loop(project: Path, database_url: str) -> subprocess.Popen[str]:
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        MIGRATION_LOCK_TIMEOUT="300ms",
-        RETRY_PAUSE_SECONDS="1",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    env = alembic_environment(
+        DATABASE_URL=database_url, MIGRATION_LOCK_TIMEOUT="300ms", RETRY_PAUSE_SECONDS="1"
     )
     return subprocess.Popen(
         ["bash", "-c", retry_loop()],

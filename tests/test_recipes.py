@@ -14,7 +14,6 @@ import asyncio
 import io
 import json
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -30,7 +29,14 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from postgres import execute_autocommit
-from project import PROJECT_DIR, copy_project, execute, fetch, with_connection
+from project import (
+    PROJECT_DIR,
+    alembic_environment,
+    copy_project,
+    execute,
+    fetch,
+    with_connection,
+)
 from sqlalchemy import Connection, inspect, pool
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
@@ -824,7 +830,7 @@ def test_ci_single_head_check(tmp_path: Path) -> None:
     assert "alembic heads" in check
 
     def run_check() -> subprocess.CompletedProcess[str]:
-        env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        env = alembic_environment()
         return subprocess.run(
             ["bash", "-c", check], cwd=recipe.project, env=env, capture_output=True, text=True
         )
