@@ -22,7 +22,9 @@ import asyncio
 import hashlib
 import logging
 import os
+import random
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from logging.config import fileConfig
@@ -147,6 +149,41 @@ def read_only_command() -> bool:
     return bool(context.get_context().opts.get("dont_mutate"))
 
 
+TRY_MIGRATION_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+MIGRATION_LOCK_HOLDER = text(
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND ((classid::bigint << 32) | objid::bigint) = :key"
+)
+# Pauses between attempts grow from the first to the last, with jitter.
+LOCK_POLL_SECONDS = (0.05, 1.0)
+
+
+def acquire_migration_lock(connection: Connection, key: int) -> None:
+    """Take the session-level advisory lock, holding no transaction while waiting.
+
+    A waiter blocked in pg_advisory_lock() sits in an open transaction with a
+    snapshot. CREATE INDEX CONCURRENTLY, run by the lock holder, waits for
+    every older snapshot in the database: holder and waiter deadlock. So each
+    attempt is a pg_try_advisory_lock() whose transaction ends before the pause.
+    """
+    pause, longest = LOCK_POLL_SECONDS
+    reported_holder = None
+    while True:
+        acquired = connection.execute(TRY_MIGRATION_LOCK, {"key": key}).scalar_one()
+        holder = (
+            None if acquired else connection.execute(MIGRATION_LOCK_HOLDER, {"key": key}).scalar()
+        )
+        connection.commit()
+        if acquired:
+            return
+        if holder is not None and holder != reported_holder:
+            log.info("waiting for the migration lock (held by pid %s)", holder)
+            reported_holder = holder
+        time.sleep(pause * random.uniform(0.5, 1.0))
+        pause = min(pause * 2, longest)
+
+
 @contextmanager
 def postgresql_guard(connection: Connection) -> Iterator[dict[str, str]]:
     """Session timeouts and the advisory lock, held across every revision.
@@ -175,18 +212,15 @@ def postgresql_guard(connection: Connection) -> Iterator[dict[str, str]]:
     except DBAPIError as exc:
         connection.rollback()
         raise CommandError(f"invalid timeout setting: {first_line(exc)}") from None
+    # alembic must find no transaction open, or it treats the run as external.
+    connection.commit()
     if take_lock:
-        # Wait as long as another run needs: neither timeout may cut this wait short.
-        connection.execute(text("SET LOCAL lock_timeout = 0"))
-        connection.execute(text("SET LOCAL statement_timeout = 0"))
         try:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_lock_key()})
+            acquire_migration_lock(connection, advisory_lock_key())
         except DBAPIError as exc:
             raise CommandError(
                 f"waiting for the migration lock failed: {first_line(exc)}"
             ) from None
-    # alembic must find no transaction open, or it treats the run as external.
-    connection.commit()
     try:
         yield {"lock_timeout": applied[0], "statement_timeout": applied[1]}
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = PROJECT_DIR / "alembic.ini"
+EXAMPLES = PROJECT_DIR / "examples"
 
 # What a copy of the project needs to run alembic commands.
 PROJECT_FILES = ["alembic.ini", "alembic", "models.py", "migrate.py", "pyproject.toml"]
@@ -29,6 +31,9 @@ ALEMBIC = str(Path(sys.executable).with_name("alembic"))
 
 # The data migration under test, by its revision id.
 BACKFILL_REVISION = "3525a8febceb"
+# The head that recipe files in examples/ name as their first down_revision.
+PLACEHOLDER_HEAD = "3525a8febceb"
+DOWN_REVISION_LINE = re.compile(r'^(down_revision: [^=]+= )"(\w+)"$', re.MULTILINE)
 
 T = TypeVar("T")
 
@@ -108,6 +113,32 @@ def copy_project(destination: Path) -> Path:
         else:
             shutil.copy(source, destination / name)
     return destination
+
+
+def install_revisions(
+    project: Path, base: str, *files: str | Path, batch_size: int | None = None
+) -> None:
+    """Copy revision files into a project copy (names relative to examples/, or paths).
+
+    A down_revision naming the placeholder head gets ``base``; ``batch_size``
+    replaces a recipe's ``BATCH_SIZE = ...`` line.
+    """
+    versions = project / "alembic" / "versions"
+    for name in files:
+        text = (name if isinstance(name, Path) else EXAMPLES / name).read_text()
+        text = DOWN_REVISION_LINE.sub(
+            lambda m: f'{m[1]}"{base}"' if m[2] == PLACEHOLDER_HEAD else m[0], text
+        )
+        if batch_size is not None:
+            text = re.sub(r"^BATCH_SIZE = \d+$", f"BATCH_SIZE = {batch_size}", text, flags=re.M)
+        (versions / Path(name).name).write_text(text)
+
+
+def example_revision(relative: str) -> str:
+    """The revision id a recipe file in examples/ declares."""
+    match = re.search(r'^revision: str = "(\w+)"$', (EXAMPLES / relative).read_text(), re.M)
+    assert match, f"{relative} declares no revision"
+    return match[1]
 
 
 def alembic_environment(**settings: str) -> dict[str, str]:

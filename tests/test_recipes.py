@@ -30,11 +30,16 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from postgres import execute_autocommit
 from project import (
+    DOWN_REVISION_LINE,
+    EXAMPLES,
+    PLACEHOLDER_HEAD,
     PROJECT_DIR,
     alembic_environment,
     copy_project,
+    example_revision,
     execute,
     fetch,
+    install_revisions,
     with_connection,
 )
 from sqlalchemy import Connection, inspect, pool
@@ -42,12 +47,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-EXAMPLES = PROJECT_DIR / "examples"
 CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
 RECIPES_MD = PROJECT_DIR / "references" / "recipes.md"
-# The head the recipe files name as their first down_revision: this project's.
-PLACEHOLDER_HEAD = "3525a8febceb"
-DOWN_REVISION_LINE = re.compile(r'^(down_revision: [^=]+= )"(\w+)"$', re.MULTILINE)
 # Small batches, so a handful of seeded rows runs through several of them.
 TEST_BATCH_SIZE = 2
 
@@ -87,13 +88,6 @@ RECIPES: dict[str, list[str]] = {
 }
 
 
-def revision_of(relative: str) -> str:
-    """The revision id a recipe file declares."""
-    match = re.search(r'^revision: str = "(\w+)"$', (EXAMPLES / relative).read_text(), re.M)
-    assert match, f"{relative} declares no revision"
-    return match[1]
-
-
 @dataclass
 class Recipe:
     """A project copy with recipe revisions installed, aimed at one database."""
@@ -112,18 +106,8 @@ class Recipe:
         return self.project / "alembic" / "versions"
 
     def install(self, *files: str | Path, batch_size: int | None = TEST_BATCH_SIZE) -> None:
-        """Copy revision files in (names relative to examples/, or paths).
-
-        A down_revision naming the placeholder head gets the project's real head.
-        """
-        for name in files:
-            text = (name if isinstance(name, Path) else EXAMPLES / name).read_text()
-            text = DOWN_REVISION_LINE.sub(
-                lambda m: f'{m[1]}"{self.base}"' if m[2] == PLACEHOLDER_HEAD else m[0], text
-            )
-            if batch_size is not None:
-                text = re.sub(r"^BATCH_SIZE = \d+$", f"BATCH_SIZE = {batch_size}", text, flags=re.M)
-            (self.versions / Path(name).name).write_text(text)
+        """Copy revision files in; see project.install_revisions."""
+        install_revisions(self.project, self.base, *files, batch_size=batch_size)
 
     def heads(self) -> list[str]:
         return sorted(ScriptDirectory.from_config(self.config).get_heads())
@@ -230,7 +214,7 @@ def test_rename_column(recipe: Recipe) -> None:
 
 
 def test_rename_column_expand_contract(recipe: Recipe) -> None:
-    expand, backfill, contract = (revision_of(f) for f in RECIPES["rename_expand_contract"])
+    expand, backfill, contract = (example_revision(f) for f in RECIPES["rename_expand_contract"])
     ids = seed_users(recipe, NAMES)
     recipe.install(*RECIPES["rename_expand_contract"])
 
@@ -275,7 +259,7 @@ def slug_check(recipe: Recipe) -> list[tuple[Any, ...]]:
 
 
 def test_not_null_column(recipe: Recipe) -> None:
-    add, backfill, set_not_null = (revision_of(f) for f in RECIPES["not_null"])
+    add, backfill, set_not_null = (example_revision(f) for f in RECIPES["not_null"])
     ids = seed_projects(recipe, PROJECT_NAMES)
     recipe.install(*RECIPES["not_null"])
 
@@ -326,7 +310,7 @@ def test_not_null_on_sqlite_refuses_a_null_left_behind(
 ) -> None:
     """The batch copy fails on a NULL, and leaves the table and the version as they were."""
     recipe = prepare(tmp_path, sqlite_url, monkeypatch)
-    _, backfill, set_not_null = (revision_of(f) for f in RECIPES["not_null"])
+    _, backfill, set_not_null = (example_revision(f) for f in RECIPES["not_null"])
     seed_projects(recipe, PROJECT_NAMES)
     recipe.install(*RECIPES["not_null"])
     recipe.upgrade(backfill)
@@ -375,7 +359,7 @@ def test_set_not_null_skips_the_table_scan(
 ) -> None:
     """PostgreSQL 12+: the validated CHECK lets SET NOT NULL skip its full scan."""
     recipe = prepare(tmp_path, postgresql_url, monkeypatch)
-    _, backfill, set_not_null = (revision_of(f) for f in RECIPES["not_null"])
+    _, backfill, set_not_null = (example_revision(f) for f in RECIPES["not_null"])
     seed_projects(recipe, PROJECT_NAMES)
     recipe.install(*RECIPES["not_null"])
     recipe.upgrade(backfill)
@@ -440,7 +424,7 @@ def test_index_recipe_renders_concurrently_outside_a_transaction(
     """Offline SQL (``alembic upgrade --sql``): COMMIT, then the concurrent build."""
     recipe = prepare(tmp_path, postgresql_url, monkeypatch)
     recipe.install(*RECIPES["index"])
-    revision = revision_of(RECIPES["index"][0])
+    revision = example_revision(RECIPES["index"][0])
     buffer = io.StringIO()
     recipe.config.output_buffer = buffer
     command.upgrade(recipe.config, f"{recipe.base}:{revision}", sql=True)
@@ -467,7 +451,7 @@ def enum_labels(recipe: Recipe, name: str = "project_status") -> list[str]:
 
 
 def test_postgresql_enum(recipe: Recipe) -> None:
-    create, add_value = (revision_of(f) for f in RECIPES["enum"])
+    create, add_value = (example_revision(f) for f in RECIPES["enum"])
     ids = seed_projects(recipe, PROJECT_NAMES)
     recipe.install(*RECIPES["enum"])
     set_status = "UPDATE projects SET status = :status WHERE id = :id"
@@ -570,7 +554,7 @@ def test_batch_alter_downgrade_with_a_long_name(recipe: Recipe) -> None:
     if recipe.dialect == "postgresql":
         with fails("value too long"):
             recipe.downgrade()
-        assert recipe.current() == revision_of(RECIPES["batch_alter"][0])
+        assert recipe.current() == example_revision(RECIPES["batch_alter"][0])
     else:
         recipe.downgrade()
         assert recipe.rows("SELECT name FROM projects") == [(long_name,)]
@@ -588,7 +572,7 @@ def reviewer_key(recipe: Recipe) -> list[tuple[Any, ...]]:
 
 
 def test_foreign_key_not_valid(recipe: Recipe) -> None:
-    add_column, add_key, validate = (revision_of(f) for f in RECIPES["foreign_key"])
+    add_column, add_key, validate = (example_revision(f) for f in RECIPES["foreign_key"])
     reviewer, _ = seed_users(recipe, ["Reviewer", "Other"])
     ids = seed_projects(recipe, PROJECT_NAMES)
     recipe.install(*RECIPES["foreign_key"])
@@ -746,7 +730,7 @@ def test_resumable_backfill(recipe: Recipe, backfill_log: pytest.LogCaptureFixtu
     backfill_log.clear()
 
     recipe.upgrade()
-    assert recipe.current() == revision_of(RECIPES["backfill"][0])
+    assert recipe.current() == example_revision(RECIPES["backfill"][0])
     expected = [(i, e.strip().lower()) for i, e in zip(ids, emails, strict=True)]
     expected[0] = (ids[0], "app-0")
     expected[15] = (ids[15], "app-15")
@@ -771,8 +755,8 @@ def test_resumable_backfill(recipe: Recipe, backfill_log: pytest.LogCaptureFixtu
 
 
 def test_merge_heads(recipe: Recipe) -> None:
-    branch_a, branch_b = (revision_of(f) for f in RECIPES["merge_branches"])
-    (merge,) = (revision_of(f) for f in RECIPES["merge"])
+    branch_a, branch_b = (example_revision(f) for f in RECIPES["merge_branches"])
+    (merge,) = (example_revision(f) for f in RECIPES["merge"])
     ids = seed_users(recipe, NAMES)
     projects = seed_projects(recipe, PROJECT_NAMES)
     recipe.install(*RECIPES["merge_branches"])
@@ -856,7 +840,7 @@ def view_definition(recipe: Recipe) -> tuple[Any, ...]:
 
 
 def test_replace_view(recipe: Recipe) -> None:
-    create, replace = (revision_of(f) for f in RECIPES["view"])
+    create, replace = (example_revision(f) for f in RECIPES["view"])
     owner, _ = seed_users(recipe, ["Ada Lovelace", "Other"])
     ids = seed_projects(recipe, ["Engine", "Notes"], owner=owner)
     recipe.run("UPDATE projects SET owner_id = NULL WHERE id = :id", [{"id": ids[1]}])
@@ -912,7 +896,7 @@ def test_recipe_documents_itself(name: str) -> None:
     docstring = ast.get_docstring(ast.parse(source)) or ""
     for section in ("When to use", "Cost", "Dialects", "Downgrade"):
         assert f"{section}" in docstring, f"{name}: the docstring says nothing on {section!r}"
-    assert f"Revision ID: {revision_of(name)}" in docstring
+    assert f"Revision ID: {example_revision(name)}" in docstring
     # Data migrations describe the columns they need; application models move on.
     assert not re.search(r"^\s*(from|import) models\b", source, re.M)
     down = DOWN_REVISION_LINE.search(source)
@@ -921,7 +905,7 @@ def test_recipe_documents_itself(name: str) -> None:
 
 
 def test_revision_ids_are_unique() -> None:
-    ids = [revision_of(name) for name in EXAMPLE_FILES]
+    ids = [example_revision(name) for name in EXAMPLE_FILES]
     assert len(set(ids)) == len(ids)
 
 
