@@ -78,6 +78,12 @@ SETTING_DEFAULTS = {
 
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE raised when lock_timeout expires
 QUERY_CANCELED = "57014"  # SQLSTATE raised when statement_timeout expires
+# CREATE/DROP INDEX CONCURRENTLY: the index name is what a failure leaves behind.
+CONCURRENT_INDEX_BUILD = re.compile(
+    r"\s*(?P<verb>CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX)\s+CONCURRENTLY\s+"
+    r"(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?P<index>\"?[\w.]+\"?)",
+    re.IGNORECASE,
+)
 TABLE_IN_SQL = re.compile(
     r"\b(?:TABLE|ON|INTO|UPDATE|FROM)\s+(?:IF (?:NOT )?EXISTS\s+|ONLY\s+)?(\"?[\w.]+\"?)",
     re.IGNORECASE,
@@ -222,7 +228,8 @@ def postgresql_guard(connection: Connection) -> Iterator[dict[str, str]]:
                 f"waiting for the migration lock failed: {first_line(exc)}"
             ) from None
     try:
-        yield {"lock_timeout": applied[0], "statement_timeout": applied[1]}
+        with concurrent_builds_without_lock_timeout(connection, lock_timeout=applied[0]):
+            yield {"lock_timeout": applied[0], "statement_timeout": applied[1]}
     finally:
         connection.rollback()
         if take_lock:
@@ -237,6 +244,53 @@ def postgresql_guard(connection: Connection) -> Iterator[dict[str, str]]:
             {"lock_timeout": previous[0], "statement_timeout": previous[1]},
         )
         connection.commit()
+
+
+def builds_index_concurrently(statement: str) -> bool:
+    """CREATE INDEX CONCURRENTLY; a concurrent DROP keeps lock_timeout: if it gives
+    up, the index it leaves is INVALID (unused) and a rerun drops it."""
+    match = CONCURRENT_INDEX_BUILD.match(statement)
+    return match is not None and match["verb"].upper().startswith("CREATE")
+
+
+def run_on_driver(connection: Connection, sql: str) -> None:
+    """Run ``sql`` on the connection's own cursor, outside SQLAlchemy's events."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def concurrent_builds_without_lock_timeout(
+    connection: Connection, lock_timeout: str
+) -> Iterator[None]:
+    """Let CREATE INDEX CONCURRENTLY wait for old snapshots as long as statement_timeout allows.
+
+    A concurrent build waits for every transaction in the database that holds
+    an older snapshot, and lock_timeout cuts that wait short: a long report on
+    any table would cancel the build and leave an INVALID index. The build's
+    own lock (SHARE UPDATE EXCLUSIVE) blocks no reads or writes, so letting it
+    wait harms nobody; statement_timeout still bounds it.
+    """
+    restore = "SET lock_timeout = '{}'".format(lock_timeout.replace("'", "''"))
+
+    def lift(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        if builds_index_concurrently(statement):
+            run_on_driver(conn, "SET lock_timeout = 0")
+
+    def put_back(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        if builds_index_concurrently(statement):
+            run_on_driver(conn, restore)
+
+    event.listen(connection, "before_cursor_execute", lift)
+    event.listen(connection, "after_cursor_execute", put_back)
+    try:
+        yield  # after a failed build, the guard restores the session's settings
+    finally:
+        event.remove(connection, "before_cursor_execute", lift)
+        event.remove(connection, "after_cursor_execute", put_back)
 
 
 @contextmanager
@@ -271,29 +325,90 @@ def first_line(exc: BaseException) -> str:
 
 
 ROLLED_BACK = (
-    "The failed transaction was rolled back; retry (a revision that uses "
-    "autocommit_block may be partly applied, and says it is safe to rerun)."
+    "The failed revision's transaction was rolled back (revisions before it stay applied); retry."
+)
+NOT_ROLLED_BACK = (
+    "Nothing was rolled back: it ran in autocommit_block(), so what the block committed "
+    "before it stays and alembic_version is still at the previous revision; rerun once "
+    "the cause is gone (the revision must be safe to rerun)."
+)
+INDEX_IS_INVALID = text(
+    "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index_name)"
 )
 
 
-def describe_failure(exc: DBAPIError, timeouts: dict[str, str]) -> str:
-    """One line for a failed statement: what happened, and to which table."""
+@contextmanager
+def failure_site(connection: Connection) -> Iterator[dict[str, bool]]:
+    """Record whether the statement that failed ran in autocommit_block().
+
+    Inside the block each statement commits on its own: a failure there rolls
+    nothing back, and the message must not claim otherwise.
+    """
+    site = {"autocommit": False}
+
+    def note(conn: Connection, *_: Any) -> None:
+        site["autocommit"] = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+    # Noted before every statement: the last one noted is the one that failed.
+    event.listen(connection, "before_cursor_execute", note)
+    try:
+        yield site
+    finally:
+        event.remove(connection, "before_cursor_execute", note)
+
+
+def invalid_index_left(connection: Connection, statement: str) -> str | None:
+    """The index a failed concurrent build or drop left INVALID, if it did."""
+    match = CONCURRENT_INDEX_BUILD.match(statement)
+    if match is None or connection.dialect.name != "postgresql":
+        return None
+    try:
+        invalid = connection.execute(INDEX_IS_INVALID, {"index_name": match["index"]}).scalar()
+    finally:
+        connection.rollback()
+    return match["index"] if invalid else None
+
+
+def describe_failure(
+    exc: DBAPIError, timeouts: dict[str, str], in_autocommit: bool, invalid_index: str | None
+) -> str:
+    """One line for a failed statement: what happened, where, and what it left behind."""
     statement = " ".join((exc.statement or "").split())
     match = TABLE_IN_SQL.search(statement)
     table = f"table {match.group(1)}" if match else "the database"
+    build = CONCURRENT_INDEX_BUILD.match(statement)
+    aftermath = NOT_ROLLED_BACK if in_autocommit else ROLLED_BACK
+    if invalid_index:
+        aftermath += (
+            f" It left the INVALID index {invalid_index} behind: rerun (recipe 03 drops an "
+            f"INVALID leftover before it builds) or DROP INDEX CONCURRENTLY {invalid_index}."
+        )
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate == LOCK_NOT_AVAILABLE:
         return (
             f"lock timeout: could not lock {table} within lock_timeout="
             f"{timeouts.get('lock_timeout')}; another session holds a conflicting lock. "
-            f"{ROLLED_BACK} Statement: {statement[:200]}"
+            f"{aftermath} Statement: {statement[:200]}"
         )
     if sqlstate == QUERY_CANCELED:
-        return (
-            f"statement timeout: a statement on {table} ran longer than statement_timeout="
-            f"{timeouts.get('statement_timeout')}. {ROLLED_BACK} Statement: {statement[:200]}"
+        subject = (
+            f"{' '.join(build['verb'].upper().split())} CONCURRENTLY {build['index']}"
+            if build
+            else f"a statement on {table}"
         )
-    return f"{first_line(exc)} (on {table}). Statement: {statement[:200]}"
+        waits = (
+            " (a concurrent build also waits for every older transaction in the database; "
+            "see pg_stat_activity)"
+            if build
+            else ""
+        )
+        return (
+            f"statement timeout: {subject} ran longer than statement_timeout="
+            f"{timeouts.get('statement_timeout')}{waits}. {aftermath} "
+            f"Statement: {statement[:200]}"
+        )
+    tail = f" {aftermath}" if in_autocommit or invalid_index else ""
+    return f"{first_line(exc)} (on {table}).{tail} Statement: {statement[:200]}"
 
 
 def skip_empty_autogenerate(
@@ -350,12 +465,17 @@ def do_run_migrations(connection: Connection) -> None:
     guard = {"postgresql": postgresql_guard, "sqlite": sqlite_transactional_ddl}.get(dialect_name)
     # Configure first, with no transaction open: alembic then runs its own.
     context.configure(connection=connection, **configure_options(dialect_name))
-    with guard(connection) if guard else nullcontext({}) as timeouts:
+    with (
+        guard(connection) if guard else nullcontext({}) as timeouts,
+        failure_site(connection) as site,
+    ):
         try:
             with context.begin_transaction():
                 context.run_migrations()
         except DBAPIError as exc:
-            raise CommandError(describe_failure(exc, timeouts)) from exc
+            in_autocommit = site["autocommit"]  # read before another statement runs
+            left = invalid_index_left(connection, exc.statement or "")
+            raise CommandError(describe_failure(exc, timeouts, in_autocommit, left)) from exc
 
 
 async def run_async_migrations(engine: AsyncEngine, url_text: str) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -162,17 +162,24 @@ def alembic(
 
 
 @contextmanager
-def table_locked(url: URL, table: str, mode: str = "ACCESS SHARE") -> Iterator[None]:
-    """Hold a lock on ``table`` from another session, like a long-running query."""
-    locked, release = threading.Event(), threading.Event()
+def transaction_held(
+    url: URL, *statements: str, isolation_level: str | None = None
+) -> Iterator[None]:
+    """Run ``statements`` in another session and keep its transaction open until exit.
+
+    Stands for a long report, an idle-in-transaction session or a running query.
+    """
+    started, release = threading.Event(), threading.Event()
     failure: list[BaseException] = []
 
     async def hold() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+        options = {"isolation_level": isolation_level} if isolation_level else {}
+        engine = create_async_engine(url, poolclass=pool.NullPool, **options)
         try:
             async with engine.connect() as connection:
-                await connection.execute(text(f"LOCK TABLE {table} IN {mode} MODE"))
-                locked.set()
+                for statement in statements:
+                    await connection.execute(text(statement))
+                started.set()
                 await asyncio.to_thread(release.wait)
                 await connection.rollback()
         finally:
@@ -183,14 +190,19 @@ def table_locked(url: URL, table: str, mode: str = "ACCESS SHARE") -> Iterator[N
             asyncio.run(hold())
         except BaseException as exc:  # reported to the test below
             failure.append(exc)
-            locked.set()
+            started.set()
 
     holder = threading.Thread(target=run)
     holder.start()
-    locked.wait(30)
+    started.wait(30)
     try:
         assert not failure, failure
         yield
     finally:
         release.set()
         holder.join(30)
+
+
+def table_locked(url: URL, table: str, mode: str = "ACCESS SHARE") -> AbstractContextManager[None]:
+    """Hold a lock on ``table`` from another session, like a long-running query."""
+    return transaction_held(url, f"LOCK TABLE {table} IN {mode} MODE")

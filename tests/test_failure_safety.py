@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +14,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
 from project import (
+    PROJECT_DIR,
     alembic,
+    copy_project,
+    example_revision,
     execute,
     fetch,
+    install_revisions,
     project_config,
     reflect_schema,
     revision_ids,
     revision_module,
     schema,
     table_locked,
+    transaction_held,
     with_connection,
 )
 from sqlalchemy import Connection, event, inspect, pool, text
@@ -225,3 +231,128 @@ async def test_pooled_connection_comes_back_as_it_was(postgresql_url: URL) -> No
         await engine.dispose()
     assert setting == "42s"
     assert advisory == 0
+
+
+# --- concurrent index builds ----------------------------------------------------
+
+INDEX_RECIPE = "03_create_index_concurrently.py"
+TROUBLESHOOTING = PROJECT_DIR / "references" / "troubleshooting.md"
+INDEX = "ix_users_created_at"
+
+
+def index_recipe_one_behind(tmp_path: Path, url: URL, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """A project copy with recipe 03 installed; the database at the project's head, seeded."""
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    project = copy_project(tmp_path / "project")
+    install_revisions(project, revision_ids()[-1], INDEX_RECIPE)
+    config = Config(project / "alembic.ini")
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, revision_ids()[-1])
+    seed(url)
+    return config
+
+
+def index_validity(url: URL) -> list[tuple[Any, ...]]:
+    return fetch(url, f"SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('{INDEX}')")
+
+
+OLD_SNAPSHOT = ("SELECT count(*) FROM projects",)  # a report on another table
+
+
+def test_concurrent_build_outwaits_lock_timeout(
+    tmp_path: Path, postgresql_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unrelated long transaction makes the build wait: lock_timeout must not cancel it."""
+    config = index_recipe_one_behind(tmp_path, postgresql_url, monkeypatch)
+    monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "200ms")
+
+    with (
+        ThreadPoolExecutor(1) as pool_,
+        transaction_held(postgresql_url, *OLD_SNAPSHOT, isolation_level="REPEATABLE READ"),
+    ):
+        upgrade = pool_.submit(command.upgrade, config, "head")
+        waited = wait_for_backend(postgresql_url, "wait_event = 'virtualxid'")
+        time.sleep(1.0)  # five times lock_timeout, while the build waits for the snapshot
+        assert not upgrade.done(), upgrade.exception()
+    upgrade.result(timeout=30)
+
+    assert waited, "the concurrent build never waited for the old snapshot"
+    assert index_validity(postgresql_url) == [(True,)]
+    assert fetch(postgresql_url, "SELECT version_num FROM alembic_version") == [
+        (example_revision(INDEX_RECIPE),)
+    ]
+
+
+NEXT_REVISION = """
+from alembic import op
+import sqlalchemy as sa
+
+revision = "a1b2c3d4e5f6"
+down_revision = "{down}"
+
+
+def upgrade():
+    op.add_column("users", sa.Column("nickname", sa.String(40)))
+"""
+
+
+def test_lock_timeout_is_back_after_a_concurrent_build(
+    tmp_path: Path, postgresql_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revision after the build still gives up on a lock after lock_timeout."""
+    config = index_recipe_one_behind(tmp_path, postgresql_url, monkeypatch)
+    versions = Path(config.config_file_name or "").parent / "alembic" / "versions"
+    (versions / "next.py").write_text(NEXT_REVISION.format(down=example_revision(INDEX_RECIPE)))
+    monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "300ms")
+
+    with table_locked(postgresql_url, "users"), pytest.raises(CommandError) as failure:
+        command.upgrade(config, "head")
+
+    assert str(failure.value).startswith("lock timeout: could not lock table users"), failure.value
+    assert fetch(postgresql_url, "SELECT version_num FROM alembic_version") == [
+        (example_revision(INDEX_RECIPE),)
+    ]
+
+
+def test_failed_concurrent_build_says_what_it_left(
+    tmp_path: Path, postgresql_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """statement_timeout still bounds the build; the message names the INVALID index."""
+    config = index_recipe_one_behind(tmp_path, postgresql_url, monkeypatch)
+    monkeypatch.setenv("MIGRATION_STATEMENT_TIMEOUT", "500ms")
+
+    with (
+        transaction_held(postgresql_url, *OLD_SNAPSHOT, isolation_level="REPEATABLE READ"),
+        pytest.raises(CommandError) as failure,
+    ):
+        command.upgrade(config, "head")
+
+    message = str(failure.value)
+    # Quoted in references/troubleshooting.md, statement and all.
+    quoted = next(
+        line.removeprefix("FAILED: ")
+        for line in TROUBLESHOOTING.read_text().splitlines()
+        if line.startswith("FAILED: statement timeout: CREATE INDEX CONCURRENTLY")
+    )
+    assert message == quoted
+    assert "rolled back; retry" not in message
+    assert index_validity(postgresql_url) == [(False,)]
+    assert fetch(postgresql_url, "SELECT version_num FROM alembic_version") == [
+        (revision_ids()[-1],)
+    ]
+
+    command.upgrade(config, "head")  # the old transaction is gone: the recipe rebuilds it
+    assert index_validity(postgresql_url) == [(True,)]
+
+
+def wait_for_backend(url: URL, condition: str, timeout: float = 30) -> bool:
+    """Poll pg_stat_activity until a backend on ``url``'s database matches ``condition``."""
+    query = (
+        f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{url.database}' AND {condition}"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fetch(url, query) != [(0,)]:
+            return True
+        time.sleep(0.05)
+    return False

@@ -280,9 +280,8 @@ def test_lock_timeout_in_this_env_py(postgresql_url: URL, monkeypatch: pytest.Mo
     documented(
         message,
         "lock timeout: could not lock table users within lock_timeout=1s; another session "
-        "holds a conflicting lock. The failed transaction was rolled back; retry (a "
-        "revision that uses autocommit_block may be partly applied, and says it is safe "
-        "to rerun). Statement: ALTER TABLE users ADD COLUMN",
+        "holds a conflicting lock. The failed revision's transaction was rolled back "
+        "(revisions before it stay applied); retry. Statement: ALTER TABLE users ADD COLUMN",
     )
 
 
