@@ -34,6 +34,7 @@ from typing import Any
 from alembic import context
 from alembic.operations.ops import MigrationScript
 from alembic.runtime.migration import MigrationContext
+from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
 from sqlalchemy import event, pool, text
 from sqlalchemy.engine import URL, Connection, make_url
@@ -74,6 +75,9 @@ SETTING_DEFAULTS = {
     "statement_timeout": "1h",
     # Serialize concurrent `alembic upgrade` runs; "false" only to see the race.
     "advisory_lock": "true",
+    # An upgrade that finds a revision this code lacks (a newer release migrated
+    # the database): "warn" logs one line and migrates nothing; "fail" stops.
+    "unknown_revision": "warn",
 }
 
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE raised when lock_timeout expires
@@ -455,6 +459,49 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def is_upgrade() -> bool:
+    """True for `alembic upgrade` and command.upgrade(), the command a startup runs."""
+    fn = context.get_context().opts.get("fn")
+    return getattr(fn, "__module__", None) == "alembic.command" and fn.__name__ == "upgrade"
+
+
+def revisions_unknown_here(connection: Connection) -> list[str]:
+    """The database's revisions that no file of this code has."""
+    heads = context.get_context().get_current_heads()
+    connection.commit()  # the read leaves no transaction for alembic to find
+    revision_map = context.script.revision_map
+    unknown = []
+    for revision in heads:
+        try:
+            revision_map.get_revision(revision)
+        except ResolutionError:
+            unknown.append(revision)
+    return unknown
+
+
+def newer_database(unknown: list[str]) -> None:
+    """An old release's upgrade on a database a newer release migrated.
+
+    That is normal during a rolling deploy, or when an old pod restarts: let
+    it start (one warning line) rather than crash-loop on "Can't locate revision".
+    """
+    what = (
+        f"the database is at {', '.join(unknown)}, which this code does not know "
+        "(a newer release migrated it)"
+    )
+    choice = migration_setting("unknown_revision").lower()
+    if choice == "fail":
+        raise CommandError(
+            f"{what}. Deploy that release, or downgrade with its scripts "
+            "(references/deploying.md#rolling-back)"
+        )
+    if choice != "warn":
+        raise CommandError(f"unknown_revision must be warn or fail, not {choice!r}")
+    log.warning(
+        "%s; not migrating. Set MIGRATION_UNKNOWN_REVISION=fail to make this an error.", what
+    )
+
+
 def do_run_migrations(connection: Connection) -> None:
     if connection.in_transaction():
         raise CommandError(
@@ -469,6 +516,9 @@ def do_run_migrations(connection: Connection) -> None:
         guard(connection) if guard else nullcontext({}) as timeouts,
         failure_site(connection) as site,
     ):
+        if is_upgrade() and (unknown := revisions_unknown_here(connection)):
+            newer_database(unknown)
+            return
         try:
             with context.begin_transaction():
                 context.run_migrations()
@@ -492,7 +542,10 @@ async def run_async_migrations(engine: AsyncEngine, url_text: str) -> None:
 
 async def run_with_own_engine(url: URL) -> None:
     """Migrate through a throwaway engine: NullPool, disposed afterwards."""
-    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+    except ArgumentError as exc:  # e.g. ?port=x, which make_url() lets through
+        raise CommandError(f"DATABASE_URL is not usable: {first_line(exc)}") from None
     try:
         await run_async_migrations(engine, url_for_humans(url))
     finally:
