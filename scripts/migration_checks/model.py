@@ -185,15 +185,15 @@ RULES: tuple[Rule, ...] = (
         "UPDATE/DELETE in the same transaction as DDL on the same table keeps the DDL lock "
         "for the whole backfill.",
         "Run the batched backfill inside `with op.get_context().autocommit_block():` so the "
-        "DDL commits first, or move it to its own revision.",
+        "DDL commits first and each batch commits on its own.",
     ),
     Rule(
         "unbatched-dml",
         "error",
-        "UPDATE/DELETE with no key range, bound parameter or LIMIT touches every matching "
-        "row in one statement.",
-        "Loop over key ranges (WHERE id > :lo AND id <= :hi) and execute one bounded "
-        "statement per batch.",
+        "UPDATE/DELETE with no key range or LIMIT touches every matching row in one "
+        "statement; batches in one transaction hold every batch's row locks until commit.",
+        "Loop over key ranges (WHERE id > :lo AND id <= :hi), one bounded statement per "
+        "batch, inside `with op.get_context().autocommit_block():` so each batch commits.",
     ),
     Rule(
         "empty-downgrade",

@@ -495,8 +495,8 @@ def _is_model_module(module: str) -> bool:
     return any(part in {"models", "model"} for part in parts)
 
 
-def check_backfill_with_ddl(rev: Revision) -> Iterator[Finding]:
-    """DML after DDL in one transaction keeps the DDL lock for the whole backfill."""
+def _tables_with_ddl_in_transaction(rev: Revision) -> set[str | None]:
+    """Tables whose schema upgrade() changes inside Alembic's transaction."""
     in_transaction = [op for op in rev.ops.upgrade if not op.in_autocommit]
     ddl_tables = {op.table for op in in_transaction if op.name in DDL_OPS and op.table}
     ddl_tables.update(
@@ -505,12 +505,22 @@ def check_backfill_with_ddl(rev: Revision) -> Iterator[Finding]:
         if statement.verb in {"ALTER TABLE", "ADD CONSTRAINT", "CREATE INDEX", "DROP COLUMN"}
         and statement.table
     )
+    return ddl_tables - rev.created
+
+
+def _holds_ddl_lock(rev: Revision, op: Op, table: str | None) -> bool:
+    """DML in the transaction that changed its table's schema (backfill-with-ddl's case)."""
+    return not op.in_autocommit and table in _tables_with_ddl_in_transaction(rev)
+
+
+def check_backfill_with_ddl(rev: Revision) -> Iterator[Finding]:
+    """DML after DDL in one transaction keeps the DDL lock for the whole backfill."""
     reported: set[int] = set()
-    for op, statement in rev.statements(in_transaction):
+    for op, statement in rev.statements(rev.ops.upgrade):
         table = statement.table
         if statement.verb not in {"UPDATE", "DELETE"} or id(op) in reported:
             continue
-        if table in ddl_tables and table not in rev.created:
+        if _holds_ddl_lock(rev, op, table):
             reported.add(id(op))
             yield rev.finding(
                 "backfill-with-ddl",
@@ -521,19 +531,43 @@ def check_backfill_with_ddl(rev: Revision) -> Iterator[Finding]:
 
 
 def check_unbatched_dml(rev: Revision) -> Iterator[Finding]:
-    """One statement over every row holds all its row locks until commit."""
+    """Row locks last until commit: one big statement, or batches that never commit."""
     for op, statement in rev.statements(rev.ops.upgrade):
         if statement.verb not in {"UPDATE", "DELETE"} or statement.table in rev.created:
             continue
-        # Bounded by itself, or one parameterized statement per loop iteration.
-        if statement.bounded or (op.in_loop and statement.parameterized):
-            continue
-        scope = "every row" if not statement.has_where else "every matching row"
-        yield rev.finding(
-            "unbatched-dml",
-            op,
-            f"{statement.verb} on {statement.table} touches {scope} in one statement",
-        )
+        # One bounded or parameterized statement per loop iteration is a batch.
+        in_batches = op.in_loop and (statement.bounded or statement.parameterized)
+        if in_batches and _holds_ddl_lock(rev, op, statement.table):
+            continue  # backfill-with-ddl reports it, with the same fix
+        if in_batches and not _commits_each_batch(rev, op):
+            yield rev.finding(
+                "unbatched-dml",
+                op,
+                f"{statement.verb} on {statement.table} runs in batches inside one "
+                "transaction: every batch keeps its row locks until the migration commits",
+            )
+        elif not in_batches and not statement.bounded:
+            scope = "every row" if not statement.has_where else "every matching row"
+            yield rev.finding(
+                "unbatched-dml",
+                op,
+                f"{statement.verb} on {statement.table} touches {scope} in one statement",
+            )
+
+
+def _commits_each_batch(rev: Revision, op: Op) -> bool:
+    """In autocommit_block(), or on a connection of its own that commits every iteration."""
+    if op.in_autocommit:
+        return True
+    own = op.own_connection
+    if own is None:
+        return False
+    if own.method == "begin":  # `with x.begin()` inside the loop: a transaction per batch
+        return own.loop == op.loop
+    return any(
+        other.name == "commit" and other.receiver == op.receiver and other.loop == op.loop
+        for other in rev.ops.upgrade
+    )
 
 
 def check_empty_downgrade(rev: Revision) -> Iterator[Finding]:
@@ -660,7 +694,8 @@ def check_transaction_control(rev: Revision) -> Iterator[Finding]:
     """Ending Alembic's transaction early leaves a half-applied revision on failure."""
     ops = rev.ops.upgrade + rev.ops.downgrade
     for op in ops:
-        if op.name in {"commit", "rollback"}:
+        # A connection the revision opened itself is not Alembic's to end.
+        if op.name in {"commit", "rollback"} and op.own_connection is None:
             yield rev.finding(
                 "transaction-control", op, f".{op.name}() ends Alembic's transaction early"
             )

@@ -58,6 +58,19 @@ EXECUTE_METHODS = {"execute", "exec_driver_sql"}
 TRANSACTION_METHODS = {"commit", "rollback"}
 
 
+@dataclass(frozen=True)
+class OwnConnection:
+    """A connection the revision opens itself (``with engine.connect() as conn``).
+
+    It is not Alembic's: committing it is the revision's business, and a
+    ``begin()`` block commits when it ends.
+    """
+
+    name: str
+    method: str  # "connect" or "begin"
+    loop: int  # the loop the with-statement sits in (0: none)
+
+
 @dataclass(frozen=True, eq=False)
 class Op:
     """One call that touches the database, with the context it runs in."""
@@ -69,7 +82,14 @@ class Op:
     in_autocommit: bool
     batch: bool
     scope: Scope = field(repr=False)
-    in_loop: bool = False  # inside for/while: one statement per iteration
+    loop: int = 0  # the innermost for/while around the call (0: none)
+    receiver: str | None = None  # ``bind`` in ``bind.execute(...)``
+    own_connection: OwnConnection | None = None  # when the receiver is one
+
+    @property
+    def in_loop(self) -> bool:
+        """Inside for/while: one statement per iteration."""
+        return self.loop != 0
 
     def arg(self, param: str) -> ast.expr | None:
         """An argument by parameter name, whether passed by position or keyword."""
@@ -95,7 +115,8 @@ class _Context:
     function: Function
     autocommit: bool = False
     batches: tuple[tuple[str, str | None], ...] = ()
-    in_loop: bool = False
+    loop: int = 0
+    connections: tuple[OwnConnection, ...] = ()
 
     def batch_table(self, alias: str) -> tuple[bool, str | None]:
         """Whether ``alias`` is a batch_alter_table() alias here, and its table."""
@@ -103,6 +124,10 @@ class _Context:
             if name == alias:
                 return True, table
         return False, None
+
+    def own_connection(self, alias: str | None) -> OwnConnection | None:
+        """The connection the revision opened under ``alias``, if it did."""
+        return next((c for c in reversed(self.connections) if c.name == alias), None)
 
 
 class _Walker:
@@ -143,7 +168,7 @@ class _Walker:
             self._with(node, ctx, scope)
             return
         if isinstance(node, ast.For | ast.AsyncFor | ast.While):
-            ctx = replace(ctx, in_loop=True)
+            ctx = replace(ctx, loop=id(node))
         for _, value in ast.iter_fields(node):
             self._field(value, ctx, scope)
 
@@ -160,13 +185,18 @@ class _Walker:
                 self._field(item, ctx, scope)
 
     def _with(self, node: ast.With | ast.AsyncWith, ctx: _Context, scope: Scope) -> None:
-        """batch_alter_table() binds an alias to a table; autocommit_block() leaves the txn."""
+        """batch_alter_table() binds an alias to a table; autocommit_block() leaves the txn;
+        ``x.connect()`` / ``x.begin()`` bind a connection of the revision's own."""
         inner = ctx
         for item in node.items:
             expr = item.context_expr
             name = callee_name(expr)
             if name == "autocommit_block":
                 inner = replace(inner, autocommit=True)
+            elif name in {"connect", "begin"} and isinstance(item.optional_vars, ast.Name):
+                own = OwnConnection(item.optional_vars.id, name, ctx.loop)
+                inner = replace(inner, connections=(*inner.connections, own))
+                self._expression(expr, ctx, scope)
             elif name == "batch_alter_table" and isinstance(expr, ast.Call):
                 table_arg = expr.args[0] if expr.args else keyword(expr, "table_name")
                 table = normalise_table(literal_name(table_arg, scope))
@@ -197,9 +227,9 @@ class _Walker:
         if (base in self.op_names or is_batch) and method in OP_PARAMS:
             self._record(method, call, ctx, scope, batch_table if is_batch else None, is_batch)
         elif method in EXECUTE_METHODS:
-            self._record("execute", call, ctx, scope, batch_table, is_batch)
+            self._record("execute", call, ctx, scope, batch_table, is_batch, base)
         elif method in TRANSACTION_METHODS and not call.args:
-            self._record(method, call, ctx, scope, None, False)
+            self._record(method, call, ctx, scope, None, False, base)
 
     def _record(
         self,
@@ -209,6 +239,7 @@ class _Walker:
         scope: Scope,
         batch_table: str | None,
         batch: bool,
+        receiver: str | None = None,
     ) -> None:
         """Store one operation; outside a batch block its table comes from its arguments."""
         op = Op(
@@ -219,7 +250,9 @@ class _Walker:
             in_autocommit=ctx.autocommit,
             batch=batch,
             scope=scope,
-            in_loop=ctx.in_loop,
+            loop=ctx.loop,
+            receiver=receiver,
+            own_connection=ctx.own_connection(receiver),
         )
         if not batch:
             table = next((op.name_arg(p) for p in TABLE_PARAMS if op.arg(p) is not None), None)

@@ -1,4 +1,4 @@
-"""One short UPDATE per id range."""
+"""One short UPDATE per id range, each committed on its own in autocommit_block()."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -14,12 +14,13 @@ BATCH_SIZE = 1000
 def upgrade() -> None:
     bind = op.get_bind()
     last_id = bind.execute(sa.text("SELECT coalesce(max(id), 0) FROM users")).scalar_one()
-    for lower in range(0, last_id, BATCH_SIZE):
-        bind.execute(
-            sa.text(
-                "UPDATE users SET role = 'member' WHERE id > :lower AND id <= :upper"
-            ).bindparams(lower=lower, upper=lower + BATCH_SIZE)
-        )
+    with op.get_context().autocommit_block():  # each batch commits on its own
+        for lower in range(0, last_id, BATCH_SIZE):
+            bind.execute(
+                sa.text(
+                    "UPDATE users SET role = 'member' WHERE id > :lower AND id <= :upper"
+                ).bindparams(lower=lower, upper=lower + BATCH_SIZE)
+            )
 
 
 def downgrade() -> None:

@@ -1,4 +1,4 @@
-"""One parameterized statement per loop iteration is a batch, whatever the key is called."""
+"""One committed, parameterized statement per iteration is a batch, whatever the key is called."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,9 +20,10 @@ FILL_BATCH = sa.text(
 def upgrade() -> None:
     bind = op.get_bind()
     after = ""
-    while (through := bind.execute(NEXT_BATCH, {"after": after}).scalar()) is not None:
-        bind.execute(FILL_BATCH, {"after": after, "through": through})
-        after = through
+    with op.get_context().autocommit_block():  # each batch commits on its own
+        while (through := bind.execute(NEXT_BATCH, {"after": after}).scalar()) is not None:
+            bind.execute(FILL_BATCH, {"after": after, "through": through})
+            after = through
 
 
 def downgrade() -> None:
