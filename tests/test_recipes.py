@@ -25,7 +25,9 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.autogenerate import render_python_code
 from alembic.config import Config
+from alembic.operations import ops
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from postgres import execute_autocommit
@@ -622,6 +624,23 @@ def test_foreign_key_not_valid(recipe: Recipe) -> None:
     recipe.downgrade()
     assert "reviewer_id" not in recipe.columns("projects")
     assert recipe.rows("SELECT id FROM projects ORDER BY id") == [(i,) for i in ids]
+
+
+def test_autogenerate_renders_not_valid_foreign_keys() -> None:
+    """recipes.md: the keyword reaches a rendered revision (alembic 1.16.2+, #1671)."""
+    create = ops.CreateForeignKeyOp(
+        "fk_projects_reviewer_id_users",
+        "projects",
+        "users",
+        ["reviewer_id"],
+        ["id"],
+        postgresql_not_valid=True,
+    )
+    rendered = render_python_code(ops.UpgradeOps([create]))
+    assert "postgresql_not_valid=True" in rendered
+    text = " ".join(RECIPES_MD.read_text().split())
+    assert "since alembic 1.16.2, #1671" in text
+    assert "1.20.1" not in text
 
 
 # 7. Split one column into two --------------------------------------------------------

@@ -27,7 +27,7 @@ from project import (
     table_locked,
     with_connection,
 )
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -158,6 +158,13 @@ def test_sync_driver_in_async_engine() -> None:
         error_of(lambda: create_async_engine("sqlite:///app.db")),
         "The asyncio extension requires an async driver to be used.",
     )
+
+
+def test_bare_postgresql_url_means_psycopg_3() -> None:
+    """SQLAlchemy 2.1 reads postgresql:// as psycopg (3), not psycopg2."""
+    assert make_url("postgresql://app@db/app").get_dialect().driver == "psycopg"
+    assert "A bare `postgresql://` means psycopg (3)" in " ".join(DOC.split())
+    assert "= psycopg2" not in DOC
 
 
 def test_postgres_scheme() -> None:

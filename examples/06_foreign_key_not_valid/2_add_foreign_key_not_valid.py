@@ -6,11 +6,11 @@ and users: no writes to either table until the scan ends.
 
 PostgreSQL: ``ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID``, from
 ``postgresql_not_valid=True``, here passed through ``batch_alter_table``, which
-on PostgreSQL emits plain ALTER TABLE. (Autogenerate writes that keyword into a
-revision only since alembic 1.20.1; the DDL itself comes from SQLAlchemy.) No
-scan: the lock lasts a moment. From the commit on,
-every insert and update of projects.reviewer_id is checked; existing rows wait
-for revision 3's VALIDATE.
+on PostgreSQL emits plain ALTER TABLE. (Autogenerate renders that keyword into
+a revision since alembic 1.16.2, #1671, when the model or a rewriter carries it;
+the DDL itself comes from SQLAlchemy.) No scan: the lock lasts a moment. From
+the commit on, every insert and update of projects.reviewer_id is checked;
+existing rows wait for revision 3's VALIDATE.
 
 SQLite: batch mode copies the table with the foreign key in it; NOT VALID does
 not exist there. SQLite enforces foreign keys only on connections that ran
