@@ -42,6 +42,7 @@ from project import (
     execute,
     fetch,
     install_revisions,
+    table_locked,
     with_connection,
 )
 from sqlalchemy import Connection, inspect, pool
@@ -370,6 +371,27 @@ def test_set_not_null_skips_the_table_scan(
     assert recipe.current() == set_not_null
     proof = 'existing constraints on column "projects.slug" are sufficient to prove'
     assert any(proof in m for m in messages), messages
+
+
+def test_not_null_keeps_the_validation_when_set_not_null_times_out(
+    postgresql_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader blocks SET NOT NULL's ACCESS EXCLUSIVE; the finished scan must survive."""
+    recipe = prepare(tmp_path, postgresql_url, monkeypatch)
+    _, backfill, set_not_null = (example_revision(f) for f in RECIPES["not_null"])
+    seed_projects(recipe, PROJECT_NAMES)
+    recipe.install(*RECIPES["not_null"])
+    recipe.upgrade(backfill)
+    monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "300ms")
+
+    with table_locked(postgresql_url, "projects"), fails("lock timeout"):
+        recipe.upgrade(set_not_null)
+
+    assert recipe.current() == backfill
+    assert slug_check(recipe) == [("ck_projects_slug_not_null", True)]  # validated, kept
+    recipe.upgrade(set_not_null)  # the retry needs only the brief lock
+    assert slug_check(recipe) == []
+    assert recipe.columns("projects")["slug"]["nullable"] is False
 
 
 # 3. Index built concurrently ---------------------------------------------------------

@@ -5,23 +5,29 @@ order). It must be a later revision than the NOT VALID check: a VALIDATE in the
 transaction that added the check would keep that ACCESS EXCLUSIVE lock for the
 whole scan.
 
-PostgreSQL, in one transaction:
+PostgreSQL, in two steps:
 
-1. ``VALIDATE CONSTRAINT``: scans the table under SHARE UPDATE EXCLUSIVE, so
-   reads and writes go on. Fails with "check constraint ... is violated by some
-   row" if a NULL is left; fill it (``SELECT id FROM projects WHERE slug IS
-   NULL``) and rerun.
-2. ``SET NOT NULL``: since PostgreSQL 12 a valid ``CHECK (slug IS NOT NULL)``
-   proves there is no NULL, so it skips its scan and holds ACCESS EXCLUSIVE for
-   a moment only (the server logs, at DEBUG1, "existing constraints on column
-   ... are sufficient to prove that it does not contain nulls").
-3. Drop the check: NOT NULL now does its job.
+1. ``VALIDATE CONSTRAINT`` inside ``autocommit_block()``: it scans the table
+   under SHARE UPDATE EXCLUSIVE, so reads and writes go on, and it commits on
+   its own. Fails with "check constraint ... is violated by some row" if a
+   NULL is left; fill it (``SELECT id FROM projects WHERE slug IS NULL``) and
+   rerun. On a rerun it is a no-op: the constraint is already valid.
+2. In the revision's transaction, ``SET NOT NULL`` and the DROP of the check.
+   Since PostgreSQL 12 a valid ``CHECK (slug IS NOT NULL)`` proves there is no
+   NULL, so it skips its scan (the server logs, at DEBUG1, "existing
+   constraints on column ... are sufficient to prove that it does not contain
+   nulls"). It still needs ACCESS EXCLUSIVE for a moment, which waits behind
+   every running query on projects and may hit ``lock_timeout``. Had the
+   VALIDATE shared this transaction, that timeout would roll the whole scan
+   back; committed first, the retry needs only the brief lock.
 
 SQLite: batch mode copies the table with the column NOT NULL. It fails if a
 NULL is left.
 
 Cost: PostgreSQL: one scan under SHARE UPDATE EXCLUSIVE (writes go on), then a
-moment of ACCESS EXCLUSIVE for SET NOT NULL and the DROP CONSTRAINT. SQLite: a
+moment of ACCESS EXCLUSIVE for SET NOT NULL and the DROP CONSTRAINT. A failure
+after the VALIDATE leaves the constraint validated, the column nullable and
+alembic_version at revision 2: rerun. SQLite: a
 copy of projects under the database's write lock.
 
 Dialects: PostgreSQL (12+ for the skipped scan) and SQLite. PostgreSQL 18 can
@@ -57,7 +63,8 @@ CHECK_NAME = "ck_projects_slug_not_null"
 def upgrade() -> None:
     """Make projects.slug NOT NULL without a long lock."""
     if op.get_context().dialect.name == "postgresql":
-        op.execute("ALTER TABLE projects VALIDATE CONSTRAINT ck_projects_slug_not_null")
+        with op.get_context().autocommit_block():  # the scan commits, whatever comes next
+            op.execute("ALTER TABLE projects VALIDATE CONSTRAINT ck_projects_slug_not_null")
         op.alter_column("projects", "slug", existing_type=sa.String(length=100), nullable=False)
         op.drop_constraint(op.f(CHECK_NAME), "projects", type_="check")
     else:
