@@ -115,6 +115,13 @@ def test_fixture_reports_exactly_its_expected_findings(path: Path, fixture_resul
     assert found == expected
 
 
+def test_each_problem_is_reported_once() -> None:
+    """A statement chosen per dialect is read once per variant, but reported once."""
+    _, findings = run_json(FIXTURES)
+    keys = [(f["file"], f["line"], f["rule"], f["message"]) for f in findings]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+
+
 def test_every_rule_has_bad_and_good_fixtures(rules: dict[str, dict]) -> None:
     missing = [
         f"{rule}/{kind}_*.py"

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from project import (
     table_locked,
     with_connection,
 )
-from sqlalchemy import Connection, inspect, pool
+from sqlalchemy import Connection, event, inspect, pool
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -80,7 +81,11 @@ RECIPES: dict[str, list[str]] = {
         "06_foreign_key_not_valid/2_add_foreign_key_not_valid.py",
         "06_foreign_key_not_valid/3_validate_foreign_key.py",
     ],
-    "split": ["07_split_column.py"],
+    "split": [
+        "07_split_column/1_add_name_parts.py",
+        "07_split_column/2_backfill_name_parts.py",
+        "07_split_column/3_drop_name.py",
+    ],
     "backfill": ["08_resumable_backfill.py"],
     "merge_branches": [
         "09_merge_heads/1_branch_a_add_user_bio.py",
@@ -680,31 +685,104 @@ SPLIT = {
 
 
 def test_split_column(recipe: Recipe) -> None:
+    expand, backfill, contract = (example_revision(f) for f in RECIPES["split"])
     names = list(SPLIT)
     ids = seed_users(recipe, names)
     recipe.install(*RECIPES["split"])
+    parts = "SELECT id, first_name, last_name FROM users ORDER BY id"
 
-    recipe.upgrade()
-    assert "name" not in recipe.columns("users")
-    assert recipe.rows("SELECT first_name, last_name FROM users ORDER BY id") == list(
-        SPLIT.values()
-    )
-    # Written after the upgrade: joined with one space on the way down.
+    recipe.upgrade(expand)
+    assert recipe.rows("SELECT count(*) FROM users WHERE first_name IS NOT NULL") == [(0,)]
+    # Release A writes the full name and both parts.
     recipe.run(
-        "INSERT INTO users (id, email, first_name, last_name) VALUES (:id, :email, :first, :last)",
-        [
-            {"id": user_id(100), "email": "m@example.com", "first": "Mary Ann", "last": "Evans"},
-            {"id": user_id(101), "email": "s@example.com", "first": None, "last": "Solo"},
-        ],
+        "INSERT INTO users (id, email, name, first_name, last_name) "
+        "VALUES (:id, 'a@example.com', 'Mary Ann Evans', 'Mary', 'Ann Evans')",
+        [{"id": user_id(100)}],
     )
+
+    recipe.upgrade(backfill)
+    split = [(i, *SPLIT[name]) for i, name in zip(ids, names, strict=True)]
+    assert recipe.rows(parts) == [*split, (user_id(100), "Mary", "Ann Evans")]
+
+    # An old pod writes a full name after the backfill: the contract step splits it.
+    recipe.run(
+        "INSERT INTO users (id, email, name) VALUES (:id, 'late@example.com', 'Late Comer')",
+        [{"id": user_id(101)}],
+    )
+    recipe.upgrade(contract)
+    assert "name" not in recipe.columns("users")
+    assert recipe.rows(parts)[-2:] == [
+        (user_id(100), "Mary", "Ann Evans"),
+        (user_id(101), "Late", "Comer"),
+    ]
+    # Release C writes the parts only.
+    recipe.run(
+        "INSERT INTO users (id, email, first_name, last_name) VALUES (:id, 's@example.com', "
+        "NULL, 'Solo')",
+        [{"id": user_id(102)}],
+    )
+
+    recipe.downgrade(backfill)  # the contract step's downgrade rebuilds name
+    full_names = [
+        *zip(ids, names, strict=True),
+        (user_id(100), "Mary Ann Evans"),
+        (user_id(101), "Late Comer"),
+        (user_id(102), " Solo"),
+    ]
+    assert recipe.rows("SELECT id, name FROM users ORDER BY id") == full_names
 
     recipe.downgrade()
     assert {"first_name", "last_name"}.isdisjoint(recipe.columns("users"))
-    assert recipe.rows("SELECT id, name FROM users ORDER BY id") == [
-        *zip(ids, names, strict=True),
-        (user_id(100), "Mary Ann Evans"),
-        (user_id(101), " Solo"),
-    ]
+    assert recipe.rows("SELECT id, name FROM users ORDER BY id") == full_names
+
+
+def upgrade_with_statement_hook(recipe: Recipe, target: str, hook: Callable[[str], None]) -> None:
+    """Upgrade through an engine that calls ``hook(statement)`` before each statement."""
+    engine = create_async_engine(recipe.url, poolclass=pool.NullPool)
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        hook(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    recipe.config.attributes["connection"] = engine
+    try:
+        recipe.upgrade(target)
+    finally:
+        del recipe.config.attributes["connection"]
+        asyncio.run(engine.dispose())
+
+
+def test_split_column_keeps_what_old_code_writes_meanwhile(recipe: Recipe) -> None:
+    """Old code writes only name while the split runs: an insert behind the batch
+    cursor, and a rename of a row already split. Neither may be lost."""
+    seed_users(recipe, list(SPLIT))
+    recipe.install(*RECIPES["split"])
+    batches = 0
+
+    def old_code_writes(statement: str) -> None:
+        nonlocal batches
+        if statement.startswith("UPDATE users SET first_name"):
+            batches += 1
+            if batches == 2:  # batch 1 (users 1 and 2) has committed
+                with ThreadPoolExecutor(1) as old_code:
+                    old_code.submit(
+                        recipe.run,
+                        "INSERT INTO users (id, email, name) VALUES (:id, 'late@example.com', "
+                        "'Late Comer')",
+                        [{"id": user_id(0)}],
+                    ).result()
+                    old_code.submit(
+                        recipe.run,
+                        "UPDATE users SET name = 'Ada Byron King' WHERE id = :id",
+                        [{"id": user_id(1)}],
+                    ).result()
+
+    upgrade_with_statement_hook(recipe, "head", old_code_writes)
+
+    assert batches >= 2, "the split ran in fewer than two batches"
+    parts = "SELECT first_name, last_name FROM users WHERE id = :id"
+    assert recipe.rows(parts.replace(":id", f"'{user_id(0)}'")) == [("Late", "Comer")]
+    assert recipe.rows(parts.replace(":id", f"'{user_id(1)}'")) == [("Ada", "Byron King")]
 
 
 # 8. Large, resumable backfill --------------------------------------------------------

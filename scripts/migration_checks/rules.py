@@ -743,4 +743,6 @@ CHECKS: dict[str, Check] = {
 def check_revision(source: RevisionSource) -> list[Finding]:
     """Run every AST rule on one revision."""
     revision = Revision.build(source)
-    return [finding for check in CHECKS.values() for finding in check(revision)]
+    findings = (finding for check in CHECKS.values() for finding in check(revision))
+    # One report per problem: a statement chosen per dialect is read once per variant.
+    return list(dict.fromkeys(findings))

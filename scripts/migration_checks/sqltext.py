@@ -193,7 +193,25 @@ def read_sql(node: ast.expr | None, scope: Scope, depth: int = 0) -> SqlSource:
         return _binop_sql(node, scope, depth)
     if isinstance(node, ast.Call):
         return _call_sql(node, scope, depth)
+    if isinstance(node, ast.Subscript):
+        return _subscript_sql(node, scope, depth)
     return SqlSource()
+
+
+def _subscript_sql(node: ast.Subscript, scope: Scope, depth: int) -> SqlSource:
+    """``STATEMENTS[dialect]`` over a dict literal: every value, one statement each."""
+    mapping = node.value
+    if isinstance(mapping, ast.Name):
+        mapping = scope.get(mapping.id, mapping)
+    if not isinstance(mapping, ast.Dict) or not mapping.values:
+        return SqlSource()
+    sources = [read_sql(value, scope, depth + 1) for value in mapping.values]
+    if any(source.text is None for source in sources):
+        return SqlSource()
+    return SqlSource(
+        text=";\n".join(source.text or "" for source in sources),
+        formatted=any(source.formatted for source in sources),
+    )
 
 
 def _joined_text(node: ast.JoinedStr) -> str:
