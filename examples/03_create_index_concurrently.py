@@ -5,9 +5,14 @@ on PostgreSQL holds a SHARE lock for the whole build: reads go on, but every
 INSERT, UPDATE and DELETE on users waits until it finishes.
 
 PostgreSQL: ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``, which cannot run in a
-transaction block, so it runs in ``op.get_context().autocommit_block()`` (this
-needs ``transaction_per_migration=True`` in env.py: the block commits whatever
-the migration did before it). If a concurrent build fails (a deadlock, a
+transaction block, so it runs in ``op.get_context().autocommit_block()``. The
+block commits whatever the migration did before it; alembic recommends
+``transaction_per_migration=True`` in env.py alongside it, so that is only this
+revision's work. The build waits for every transaction in the database that
+holds an older snapshot, which ``lock_timeout`` would cut short: this project's
+env.py sets it to 0 for the build alone and back afterwards (where lock_timeout
+comes from the role or the server, do the same around the build), and
+``statement_timeout`` still bounds it. If a concurrent build fails (a deadlock, a
 cancel, a duplicate in a unique index) it leaves an INVALID index behind, which
 IF NOT EXISTS would then accept as done. So the upgrade first drops an invalid
 leftover of that name, concurrently, and builds it again.

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.config import Config
-from postgres import PostgresUnavailable, fresh_database, postgres_server, server_version
+from postgres import (
+    PostgresUnavailable,
+    execute_autocommit,
+    fresh_database,
+    postgres_server,
+    server_version,
+)
 from project import copy_project, project_config
 from sqlalchemy.engine import URL, make_url
 
@@ -73,6 +81,31 @@ def alembic_cfg(database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Config:
     """The project's alembic Config, aimed at ``database_url`` the way a user would."""
     monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
     return project_config()
+
+
+@pytest.fixture
+def alembic_cfg_postgresql(postgresql_url: URL, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """The project's alembic Config, aimed at an empty PostgreSQL database."""
+    monkeypatch.setenv("DATABASE_URL", postgresql_url.render_as_string(hide_password=False))
+    return project_config()
+
+
+@pytest.fixture
+def app_role(postgres_server_url: URL, postgresql_url: URL) -> Iterator[tuple[str, str]]:
+    """(name, password) of a role that can log in and has no other rights.
+
+    Roles belong to the whole server: the name is unique, and the role goes away
+    with its privileges before the test's database does.
+    """
+    name, password = f"app_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    asyncio.run(
+        execute_autocommit(postgres_server_url, f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+    )
+    try:
+        yield name, password
+    finally:
+        asyncio.run(execute_autocommit(postgresql_url, f"DROP OWNED BY {name}"))
+        asyncio.run(execute_autocommit(postgres_server_url, f"DROP ROLE {name}"))
 
 
 @pytest.fixture

@@ -999,6 +999,59 @@ def test_replace_view(recipe: Recipe) -> None:
     assert recipe.rows("SELECT count(*) FROM projects") == [(2,)]
 
 
+def test_view_grants_survive_both_directions(
+    postgresql_url: URL,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    app_role: tuple[str, str],
+) -> None:
+    """An application role that may read only the view keeps reading it, up and down.
+
+    Grants belong to the view object: CREATE OR REPLACE keeps them, DROP VIEW
+    takes them along, so the downgrade gives them again.
+    """
+    recipe = prepare(tmp_path, postgresql_url, monkeypatch)
+    create, replace = (example_revision(f) for f in RECIPES["view"])
+    owner, _ = seed_users(recipe, ["Ada Lovelace", "Other"])
+    seed_projects(recipe, ["Engine", "Notes"], owner=owner)
+    recipe.install(*RECIPES["view"])
+    name, password = app_role
+    as_app = postgresql_url.set(username=name, password=password)
+    read = "SELECT project_name FROM project_owners ORDER BY project_name"
+
+    recipe.upgrade(create)
+    recipe.run(f"GRANT SELECT ON project_owners TO {name} WITH GRANT OPTION")
+    assert fetch(as_app, read) == [("Engine",), ("Notes",)]
+
+    recipe.upgrade(replace)
+    assert fetch(as_app, read) == [("Engine",), ("Notes",)]
+
+    recipe.downgrade(create)
+    assert fetch(as_app, read) == [("Engine",), ("Notes",)]
+    assert recipe.rows(
+        "SELECT privilege_type, is_grantable FROM information_schema.role_table_grants "
+        f"WHERE table_name = 'project_owners' AND grantee = '{name}'"
+    ) == [("SELECT", "YES")]
+    with pytest.raises(DBAPIError, match="permission denied for table"):
+        fetch(as_app, "SELECT count(*) FROM projects")  # the view is all it may read
+
+
+def test_view_downgrade_renders_offline(
+    postgresql_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grant-keeping DO block is plain SQL: `alembic downgrade --sql` prints it."""
+    recipe = prepare(tmp_path, postgresql_url, monkeypatch)
+    create, replace = (example_revision(f) for f in RECIPES["view"])
+    recipe.install(*RECIPES["view"])
+    buffer = io.StringIO()
+    recipe.config.output_buffer = buffer
+    command.downgrade(recipe.config, f"{replace}:{create}", sql=True)
+    sql = " ".join(buffer.getvalue().split())
+    assert "DO $$ DECLARE grants text[];" in sql
+    assert "format('GRANT %s ON project_owners TO %s%s'" in sql
+    assert "DROP VIEW project_owners; CREATE VIEW project_owners AS SELECT" in sql
+
+
 # Every recipe: documented, self-contained, and passed by the safety checker ----------
 
 EXAMPLE_FILES = sorted(str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*.py"))

@@ -9,16 +9,19 @@ that depend on it, but it can only add columns at the end: it cannot drop,
 rename or retype one ("cannot drop columns from view"). So the upgrade, which
 appends ``owner_name``, replaces in place; the downgrade, which removes it,
 drops the view and creates the previous one, in one transaction, so readers
-never see it missing. A DROP VIEW fails while other views depend on this one:
-recreate those in the same revision (do not reach for CASCADE, which drops them
-silently). SQLite has no CREATE OR REPLACE VIEW: both directions drop and
-create.
+never see it missing. Grants belong to the view object and go with DROP VIEW:
+the downgrade reads them first and gives them again to the new view, or every
+role that could read it gets "permission denied for view". A DROP VIEW fails
+while other views depend on this one: recreate those in the same revision (do
+not reach for CASCADE, which drops them silently). SQLite has no CREATE OR
+REPLACE VIEW: both directions drop and create.
 
 Cost: catalog only; DROP VIEW takes ACCESS EXCLUSIVE on the view for a moment.
 
 Dialects: PostgreSQL and SQLite.
 
-Downgrade: restores revision 1's definition exactly. No table data is lost.
+Downgrade: restores revision 1's definition exactly, with the view's grants.
+No table data is lost.
 
 Revision ID: 3d351df86261
 Revises: 10fa815c17dd
@@ -49,6 +52,19 @@ PREVIOUS_VIEW = (
     "SELECT p.id AS project_id, p.name AS project_name, u.email AS owner_email "
     "FROM projects AS p LEFT JOIN users AS u ON u.id = p.owner_id"
 )
+# PostgreSQL: drop and create keeping the grants. One DO block reads the grants
+# before the drop and gives them again after the create, all server-side, so
+# it also renders with --sql.
+RECREATE_PREVIOUS_VIEW_WITH_GRANTS = (
+    "DO $$ DECLARE grants text[]; statement text; BEGIN "
+    "SELECT coalesce(array_agg(format('GRANT %s ON project_owners TO %s%s', a.privilege_type, "
+    "CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, "
+    "CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)), '{}') INTO grants "
+    "FROM pg_class AS c CROSS JOIN LATERAL aclexplode(c.relacl) AS a "
+    "WHERE c.oid = 'project_owners'::regclass AND a.grantee <> c.relowner; "
+    "DROP VIEW project_owners; " + PREVIOUS_VIEW + "; "
+    "FOREACH statement IN ARRAY grants LOOP EXECUTE statement; END LOOP; END $$"
+)
 
 
 def upgrade() -> None:
@@ -61,6 +77,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Put revision 1's view back: drop, then create (one transaction on PostgreSQL)."""
-    op.execute("DROP VIEW project_owners")
-    op.execute(PREVIOUS_VIEW)
+    """Put revision 1's view back: drop, then create, with its grants on PostgreSQL."""
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(RECREATE_PREVIOUS_VIEW_WITH_GRANTS)
+    else:
+        op.execute("DROP VIEW project_owners")
+        op.execute(PREVIOUS_VIEW)

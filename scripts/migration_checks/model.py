@@ -65,8 +65,9 @@ RULES: tuple[Rule, ...] = (
         "drop-column",
         "error",
         "op.drop_column on an existing table: running code that still reads it breaks.",
-        "Stop reading the column in the application and deploy that first; then drop it "
-        "in a later revision and suppress this finding with the reason.",
+        "Stop reading the column in the application and deploy that first (a NOT NULL "
+        "column without a default is made nullable in that release, or new inserts fail); "
+        "then drop it in a later revision and suppress this finding with the reason.",
     ),
     Rule(
         "drop-table",
