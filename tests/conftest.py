@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.config import Config
+from forkserver import alembic_forkserver
 from postgres import (
     PostgresUnavailable,
     execute_autocommit,
@@ -18,16 +21,33 @@ from postgres import (
     postgres_server,
     server_version,
 )
-from project import copy_project, project_config
+from project import FORKSERVER_BIN, copy_project, project_config
 from sqlalchemy.engine import URL, make_url
 
 SERVER_VERSION_KEY = pytest.StashKey[str]()
+
+
+FORKSERVER_KEY = pytest.StashKey[ExitStack]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (CI timeouts, `kill`) becomes KeyboardInterrupt, so session
     # fixtures tear down and the embedded PostgreSQL server is stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Where tests run (an xdist worker, or a run without workers), `alembic`
+    # command lines start from a fork server that has imported alembic already.
+    runs_tests = hasattr(config, "workerinput") or config.getoption("dist", "no") == "no"
+    if runs_tests:
+        stack = ExitStack()
+        os.environ[FORKSERVER_BIN] = str(stack.enter_context(alembic_forkserver()))
+        config.stash[FORKSERVER_KEY] = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack = config.stash.get(FORKSERVER_KEY, None)
+    if stack is not None:
+        os.environ.pop(FORKSERVER_BIN, None)
+        stack.close()
 
 
 def pytest_testnodedown(node: Any, error: object) -> None:

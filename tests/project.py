@@ -27,7 +27,9 @@ EXAMPLES = PROJECT_DIR / "examples"
 
 # What a copy of the project needs to run alembic commands.
 PROJECT_FILES = ["alembic.ini", "alembic", "models.py", "migrate.py", "pyproject.toml"]
-ALEMBIC = str(Path(sys.executable).with_name("alembic"))
+REAL_ALEMBIC = str(Path(sys.executable).with_name("alembic"))
+# The folder of tests/forkserver.py's `alembic` shim, while that server runs.
+FORKSERVER_BIN = "ALEMBIC_FORKSERVER_BIN"
 
 # The data migration under test, by its revision id.
 BACKFILL_REVISION = "3525a8febceb"
@@ -141,11 +143,18 @@ def example_revision(relative: str) -> str:
     return match[1]
 
 
+def alembic_executable() -> str:
+    """The `alembic` to start: the fork server's shim when it runs, else the venv's."""
+    shim_folder = os.environ.get(FORKSERVER_BIN)
+    return str(Path(shim_folder) / "alembic") if shim_folder else REAL_ALEMBIC
+
+
 def alembic_environment(**settings: str) -> dict[str, str]:
-    """This environment for a child process: the venv's alembic and ruff first on
-    PATH, no inherited DATABASE_URL, then ``settings``."""
+    """This environment for a child process: `alembic` (as alembic_executable())
+    and the venv's ruff first on PATH, no inherited DATABASE_URL, then ``settings``."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    folders = [str(Path(alembic_executable()).parent), str(Path(sys.executable).parent)]
+    environment["PATH"] = os.pathsep.join([*folders, environment["PATH"]])
     return environment | settings
 
 
@@ -157,7 +166,7 @@ def alembic(
     assert args[0] == "alembic"
     environment = alembic_environment(**(env or {}))
     return subprocess.run(
-        [ALEMBIC, *args[1:]], cwd=cwd, env=environment, capture_output=True, text=True
+        [alembic_executable(), *args[1:]], cwd=cwd, env=environment, capture_output=True, text=True
     )
 
 

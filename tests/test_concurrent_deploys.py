@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from project import (
-    ALEMBIC,
     alembic_environment,
+    alembic_executable,
     copy_project,
     example_revision,
     execute,
@@ -160,7 +161,7 @@ async def race(
     lock, or once PostgreSQL shows it blocked on a lock (an env.py that blocks
     in pg_advisory_lock(), or the version table when the advisory lock is off).
     """
-    environment = alembic_environment(DATABASE_URL=database_url_text(url), **settings)
+    environment = alembic_env(url, **settings)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as holder, engine.connect() as observer:
@@ -181,7 +182,7 @@ async def race(
             logs: list[list[str]] = [[] for _ in range(REPLICAS)]
             processes = [
                 await asyncio.create_subprocess_exec(
-                    ALEMBIC, "upgrade", "head", cwd=project, env=environment,
+                    alembic_executable(), "upgrade", "head", cwd=project, env=environment,
                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
                 )
                 for _ in range(REPLICAS)
@@ -265,15 +266,16 @@ def test_without_the_lock_replicas_collide(project_copy: Path, postgresql_url: U
         assert any(error in log for error in RACE_ERRORS), log
 
 
-async def hold_migration_lock(url: URL, seconds: float) -> None:
-    """Hold the migrations' advisory lock from another session for ``seconds``."""
+@asynccontextmanager
+async def migration_lock_held(url: URL) -> AsyncIterator[None]:
+    """Hold the migrations' advisory lock from another session while inside."""
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
             key = {"key": ADVISORY_LOCK_KEY}
             await connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
             await connection.commit()
-            await asyncio.sleep(seconds)
+            yield
             await connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
     finally:
         await engine.dispose()
@@ -288,39 +290,41 @@ async def test_waiting_replica_outlasts_its_timeouts(
     project_copy: Path, postgresql_url: URL
 ) -> None:
     """A replica waits for the lock longer than lock_timeout and statement_timeout allow."""
-    holder = asyncio.create_task(hold_migration_lock(postgresql_url, 2.0))
-    await asyncio.sleep(0.5)
     env = alembic_env(
         postgresql_url, MIGRATION_LOCK_TIMEOUT="200ms", MIGRATION_STATEMENT_TIMEOUT="500ms"
     )
-    process = await asyncio.create_subprocess_exec(
-        ALEMBIC, "upgrade", "head", cwd=project_copy, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await process.communicate()
-    await holder
-    assert process.returncode == 0, output.decode()
+    log: list[str] = []
+    async with migration_lock_held(postgresql_url):
+        process = await asyncio.create_subprocess_exec(
+            alembic_executable(), "upgrade", "head", cwd=project_copy, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        reader = asyncio.create_task(collect(process.stdout, log))
+        for _ in range(START_TIMEOUT_S * 10):
+            if any(WAITING_LINE in line for line in log) or process.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # twice statement_timeout, five times lock_timeout
+    await asyncio.wait_for(asyncio.gather(process.wait(), reader), FINISH_TIMEOUT_S)
+
+    assert process.returncode == 0, "".join(log)
+    assert any(WAITING_LINE in line for line in log), "".join(log)
     version = await asyncio.to_thread(
         fetch, postgresql_url, "SELECT version_num FROM alembic_version"
     )
     assert version == [(revision_ids()[-1],)]
-    assert WAITING_LINE in output.decode()
 
 
 async def test_readiness_check_does_not_wait_for_a_migration(
     project_copy: Path, postgresql_url: URL
 ) -> None:
     """`alembic current` answers while a migration holds the lock."""
-    holder = asyncio.create_task(hold_migration_lock(postgresql_url, 60))
-    await asyncio.sleep(0.5)
-    try:
+    async with migration_lock_held(postgresql_url):
         process = await asyncio.create_subprocess_exec(
-            ALEMBIC, "current", "--check-heads", cwd=project_copy, env=alembic_env(postgresql_url),
+            alembic_executable(), "current", "--check-heads", cwd=project_copy,
+            env=alembic_env(postgresql_url),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    finally:
-        holder.cancel()
-        await asyncio.gather(holder, return_exceptions=True)  # let it close its connection
     assert process.returncode != 0  # an empty database is not at head: but it answered
     assert b"Database is not on all head revisions" in output
