@@ -11,9 +11,15 @@ Grown from ``alembic init -t async``. What it adds, and why:
   (``transaction_per_migration``); autogenerate compares server defaults and
   never writes an empty revision.
 * PostgreSQL runs hold a session-level advisory lock, so replicas that all
-  run ``alembic upgrade head`` at once apply each revision once, and set
-  ``lock_timeout``/``statement_timeout``, so a migration stuck behind a
-  long transaction fails fast instead of queueing every query behind it.
+  run ``alembic upgrade head`` at once apply each revision once; waiters poll
+  for it and hold no snapshot, which a concurrent index build would wait on.
+* They set ``lock_timeout``/``statement_timeout``, so a migration stuck
+  behind a long transaction fails fast instead of queueing every query
+  behind it; CREATE INDEX CONCURRENTLY alone waits without lock_timeout.
+* A failure says what it left: inside autocommit_block() nothing is rolled
+  back, and a failed concurrent build leaves an INVALID index.
+* An upgrade that finds a revision of a newer release (an old pod restarting
+  during a rolling deploy) logs a warning and migrates nothing.
 * SQLite DDL runs inside real transactions, so a failed revision leaves no
   half-applied schema (the sqlite3 driver would otherwise commit DDL as it goes).
 """
@@ -67,7 +73,8 @@ ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
 }
 
-# PostgreSQL safety settings: `-x name=value`, else MIGRATION_<NAME>, else these.
+# Settings: `-x name=value`, else MIGRATION_<NAME>, else these (the timeouts and
+# the advisory lock apply to PostgreSQL only).
 SETTING_DEFAULTS = {
     # Give up on a lock after this long instead of queueing all traffic behind it.
     "lock_timeout": "5s",
@@ -152,9 +159,9 @@ def advisory_lock_key(version_table: str = "alembic_version") -> int:
 
 
 def read_only_command() -> bool:
-    """True for `alembic current` (and its --check-heads readiness gate).
+    """True for read-only runs: `alembic current`, migrate.schema_status().
 
-    A read must not queue behind a running migration's advisory lock.
+    A read (a readiness probe) must not queue behind a running migration's lock.
     """
     return bool(context.get_context().opts.get("dont_mutate"))
 
@@ -170,12 +177,13 @@ LOCK_POLL_SECONDS = (0.05, 1.0)
 
 
 def acquire_migration_lock(connection: Connection, key: int) -> None:
-    """Take the session-level advisory lock, holding no transaction while waiting.
+    """Take the session-level advisory lock without ever blocking in pg_advisory_lock().
 
-    A waiter blocked in pg_advisory_lock() sits in an open transaction with a
-    snapshot. CREATE INDEX CONCURRENTLY, run by the lock holder, waits for
-    every older snapshot in the database: holder and waiter deadlock. So each
-    attempt is a pg_try_advisory_lock() whose transaction ends before the pause.
+    A waiter blocked in pg_advisory_lock() holds a snapshot while it waits, in
+    a transaction block or not. CREATE INDEX CONCURRENTLY, run by the lock
+    holder, waits for every older snapshot in the database: holder and waiter
+    deadlock. So each attempt is a pg_try_advisory_lock() whose transaction
+    ends before the pause.
     """
     pause, longest = LOCK_POLL_SECONDS
     reported_holder = None
@@ -252,7 +260,7 @@ def postgresql_guard(connection: Connection) -> Iterator[dict[str, str]]:
 
 def builds_index_concurrently(statement: str) -> bool:
     """CREATE INDEX CONCURRENTLY; a concurrent DROP keeps lock_timeout: if it gives
-    up, the index it leaves is INVALID (unused) and a rerun drops it."""
+    up, the index it leaves is unchanged or INVALID, and a rerun drops it."""
     match = CONCURRENT_INDEX_BUILD.match(statement)
     return match is not None and match["verb"].upper().startswith("CREATE")
 
@@ -275,8 +283,8 @@ def concurrent_builds_without_lock_timeout(
     A concurrent build waits for every transaction in the database that holds
     an older snapshot, and lock_timeout cuts that wait short: a long report on
     any table would cancel the build and leave an INVALID index. The build's
-    own lock (SHARE UPDATE EXCLUSIVE) blocks no reads or writes, so letting it
-    wait harms nobody; statement_timeout still bounds it.
+    own lock (SHARE UPDATE EXCLUSIVE) blocks no reads or writes (only VACUUM,
+    ANALYZE and DDL on that table wait); statement_timeout still bounds it.
     """
     restore = "SET lock_timeout = '{}'".format(lock_timeout.replace("'", "''"))
 

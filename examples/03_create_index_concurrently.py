@@ -20,10 +20,11 @@ leftover of that name, concurrently, and builds it again.
 SQLite: a plain ``CREATE INDEX IF NOT EXISTS``; ``postgresql_concurrently`` is
 ignored there. The build holds the database's write lock.
 
-Cost: PostgreSQL takes SHARE UPDATE EXCLUSIVE (writes go on), scans the table
-twice and waits for every transaction that could use the index; expect it to
-take longer than a plain build. No other revision's DDL may share its
-transaction.
+Cost: PostgreSQL takes SHARE UPDATE EXCLUSIVE (writes go on; VACUUM, ANALYZE
+and other DDL on users wait), scans the table twice, and waits for the table's
+writers and for every transaction in the database with an older snapshot;
+expect it to take longer than a plain build. No other revision's DDL may share
+its transaction.
 
 Dialects: PostgreSQL and SQLite.
 

@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Where tests run (an xdist worker, or a run without workers), `alembic`
     # command lines start from a fork server that has imported alembic already.
     runs_tests = hasattr(config, "workerinput") or config.getoption("dist", "no") == "no"
-    if runs_tests:
+    if runs_tests and os.environ.get("TEST_ALEMBIC_FORKSERVER", "1") != "0":
         stack = ExitStack()
         os.environ[FORKSERVER_BIN] = str(stack.enter_context(alembic_forkserver()))
         config.stash[FORKSERVER_KEY] = stack

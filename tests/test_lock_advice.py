@@ -208,3 +208,59 @@ def waiting_on_lock(url: URL, query_like: str, timeout: float = 10) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+# --- the migration lock: why waiters poll -------------------------------------------
+
+
+def test_a_blocked_advisory_lock_call_deadlocks_a_concurrent_build(
+    alembic_cfg_postgresql: Config, postgresql_url: URL
+) -> None:
+    """Even outside a transaction block, a session blocked in pg_advisory_lock() holds
+    a snapshot; the lock holder's CREATE INDEX CONCURRENTLY waits for it: deadlock."""
+    command.upgrade(alembic_cfg_postgresql, "head")
+    lock = text("SELECT pg_advisory_lock(42)")
+
+    async def race() -> tuple[str, str]:
+        engine = create_async_engine(
+            postgresql_url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT"
+        )
+        try:
+            async with engine.connect() as holder, engine.connect() as waiter:
+                await holder.execute(lock)
+
+                async def wait() -> str:
+                    try:
+                        await waiter.execute(lock)
+                    except DBAPIError as exc:
+                        return str(exc.orig)
+                    return "locked"
+
+                waiting = asyncio.create_task(wait())
+                for _ in range(200):
+                    blocked = await holder.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE wait_event = 'advisory' AND backend_xmin IS NOT NULL"
+                        )
+                    )
+                    if blocked:
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the waiter never blocked holding a snapshot")
+                try:
+                    await holder.execute(
+                        text("CREATE INDEX CONCURRENTLY ix_users_name ON users (name)")
+                    )
+                    built = "built"
+                except DBAPIError as exc:
+                    built = str(exc.orig)
+                await holder.execute(text("SELECT pg_advisory_unlock(42)"))
+                return built, await asyncio.wait_for(waiting, 30)
+        finally:
+            await engine.dispose()
+
+    outcomes = asyncio.run(race())
+    # PostgreSQL breaks the cycle by cancelling one side, usually the waiter.
+    assert any("deadlock detected" in outcome for outcome in outcomes), outcomes

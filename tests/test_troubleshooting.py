@@ -7,9 +7,11 @@ is the text the document quotes, so the document cannot drift from reality.
 from __future__ import annotations
 
 import gc
+import logging
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -125,12 +127,26 @@ async def test_asyncio_run_inside_running_loop(tmp_path: Path, sqlite_url: URL) 
     command.init(config, str(tmp_path / "migrations"), template="async")
     config = Config(tmp_path / "alembic.ini")
     config.set_main_option("sqlalchemy.url", sqlite_url.render_as_string())
-    config.attributes["configure_logger"] = False
-    documented(
-        error_of(lambda: command.upgrade(config, "head")),
-        "asyncio.run() cannot be called from a running event loop",
-    )
+    # The stock env.py calls fileConfig(), which would disable this worker's loggers.
+    with logging_state_restored():
+        message = error_of(lambda: command.upgrade(config, "head"))
+    documented(message, "asyncio.run() cannot be called from a running event loop")
     gc.collect()  # the template's unawaited coroutine warns here, under the filter above
+
+
+@contextmanager
+def logging_state_restored() -> Iterator[None]:
+    """Put every logger's level, handlers and enabled state back afterwards."""
+    loggers = [logging.getLogger(), *map(logging.getLogger, list(logging.root.manager.loggerDict))]
+    saved = [(lg, lg.level, lg.handlers[:], lg.disabled, lg.propagate) for lg in loggers]
+    try:
+        yield
+    finally:
+        for logger, level, handlers, disabled, propagate in saved:
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.disabled = disabled
+            logger.propagate = propagate
 
 
 async def test_this_env_py_explains_the_running_loop(alembic_cfg: Config) -> None:
