@@ -441,3 +441,46 @@ def test_project_revisions_pass() -> None:
         pytest.skip("alembic.ini is not in this checkout")
     completed = run_checker()
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+BATCHES_IN_ONE_TRANSACTION = '''"""backfill roles"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "a1"
+down_revision = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    for lower in range(0, 100_000, 1000):
+        bind.execute(
+            sa.text("UPDATE users SET role = 'member' WHERE id > :lo AND id <= :hi"),
+            {"lo": lower, "hi": lower + 1000},
+        )
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def test_runs_from_the_root_of_a_fresh_async_template_project(tmp_path: Path) -> None:
+    """Someone else's project: `alembic init -t async`, their layout, no arguments."""
+    init = subprocess.run(
+        [str(Path(sys.executable).with_name("alembic")), "init", "-t", "async", "migrations"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert init.returncode == 0, init.stderr
+    (tmp_path / "migrations" / "versions" / "a1_backfill.py").write_text(BATCHES_IN_ONE_TRANSACTION)
+
+    completed, findings = run_json(cwd=tmp_path)
+
+    assert completed.returncode == 1, completed.stderr
+    assert [(f["file"], f["line"], f["rule"]) for f in findings] == [
+        ("migrations/versions/a1_backfill.py", 13, "unbatched-dml")
+    ]
+    assert "runs in batches inside one transaction" in findings[0]["message"]

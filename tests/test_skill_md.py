@@ -91,3 +91,16 @@ def test_every_reference_is_linked_and_exists() -> None:
     linked = set(re.findall(r"\]\((references/[\w.-]+\.md)\)", text))
     on_disk = {f"references/{p.name}" for p in (PROJECT_DIR / "references").glob("*.md")}
     assert linked == on_disk
+
+
+def test_no_text_says_autocommit_block_needs_transaction_per_migration() -> None:
+    """autocommit_block() works without it; alembic recommends the setting alongside."""
+    texts = [SKILL_MD, *(PROJECT_DIR / "references").glob("*.md")]
+    texts += (PROJECT_DIR / "examples").rglob("*.py")
+    claim = re.compile(r"\b(?:needs|requires?)\b[^.]{0,40}transaction_per_migration", re.I)
+    offenders = [
+        f"{path.relative_to(PROJECT_DIR)}: {match[0]}"
+        for path in texts
+        for match in claim.finditer(" ".join(path.read_text().split()))
+    ]
+    assert offenders == []
