@@ -142,27 +142,39 @@ def serve(socket_path: str, parent: int) -> None:
     for module in PRELOAD:
         __import__(module)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)
     listener.settimeout(1.0)
-    while os.getppid() == parent:
-        try:
-            conn, _ = listener.accept()
-        except TimeoutError:
-            continue
-        conn.settimeout(None)
-        try:
-            request, fds = receive_request(conn)
-        except (OSError, ValueError):
+    try:
+        while os.getppid() == parent:
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(None)
+            try:
+                request, fds = receive_request(conn)
+            except (OSError, ValueError):
+                conn.close()
+                continue
+            if os.fork() == 0:
+                listener.close()
+                run_child(conn, request, fds)
             conn.close()
-            continue
-        if os.fork() == 0:
-            listener.close()
-            run_child(conn, request, fds)
-        conn.close()
-        for fd in fds:
-            os.close(fd)
+            for fd in fds:
+                os.close(fd)
+    finally:
+        remove_folder(Path(socket_path).parent)  # also when pytest died without cleaning up
+
+
+def remove_folder(folder: Path) -> None:
+    """The server's folder (socket and shim), if it is still there."""
+    for path in folder.glob("*"):
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        folder.rmdir()
 
 
 @contextmanager
@@ -188,9 +200,7 @@ def alembic_forkserver() -> Iterator[Path]:
     finally:
         server.terminate()
         server.wait(10)
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
+        remove_folder(folder)
 
 
 if __name__ == "__main__":
