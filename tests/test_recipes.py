@@ -313,15 +313,26 @@ def test_not_null_column(recipe: Recipe) -> None:
     ]
 
 
-def test_not_null_on_sqlite_refuses_a_null_left_behind(
-    sqlite_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The batch copy fails on a NULL, and leaves the table and the version as they were."""
-    recipe = prepare(tmp_path, sqlite_url, monkeypatch)
+def not_null_at_step_2(
+    tmp_path: Path, url: URL, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Recipe, str, str]:
+    """Recipe 02 installed on seeded projects, upgraded through its backfill (step 2).
+
+    Returns the recipe and the revisions of steps 2 and 3.
+    """
+    recipe = prepare(tmp_path, url, monkeypatch)
     _, backfill, set_not_null = (example_revision(f) for f in RECIPES["not_null"])
     seed_projects(recipe, PROJECT_NAMES)
     recipe.install(*RECIPES["not_null"])
     recipe.upgrade(backfill)
+    return recipe, backfill, set_not_null
+
+
+def test_not_null_on_sqlite_refuses_a_null_left_behind(
+    sqlite_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch copy fails on a NULL, and leaves the table and the version as they were."""
+    recipe, backfill, set_not_null = not_null_at_step_2(tmp_path, sqlite_url, monkeypatch)
     recipe.run("INSERT INTO projects (id, name) VALUES (:id, :name)", [{"id": "z", "name": "Late"}])
 
     with fails("NOT NULL constraint failed"):
@@ -366,11 +377,7 @@ def test_set_not_null_skips_the_table_scan(
     postgresql_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL 12+: the validated CHECK lets SET NOT NULL skip its full scan."""
-    recipe = prepare(tmp_path, postgresql_url, monkeypatch)
-    _, backfill, set_not_null = (example_revision(f) for f in RECIPES["not_null"])
-    seed_projects(recipe, PROJECT_NAMES)
-    recipe.install(*RECIPES["not_null"])
-    recipe.upgrade(backfill)
+    recipe, _, set_not_null = not_null_at_step_2(tmp_path, postgresql_url, monkeypatch)
 
     messages = upgrade_logging_server_messages(recipe, set_not_null)
     assert recipe.current() == set_not_null
@@ -382,11 +389,7 @@ def test_not_null_keeps_the_validation_when_set_not_null_times_out(
     postgresql_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A reader blocks SET NOT NULL's ACCESS EXCLUSIVE; the finished scan must survive."""
-    recipe = prepare(tmp_path, postgresql_url, monkeypatch)
-    _, backfill, set_not_null = (example_revision(f) for f in RECIPES["not_null"])
-    seed_projects(recipe, PROJECT_NAMES)
-    recipe.install(*RECIPES["not_null"])
-    recipe.upgrade(backfill)
+    recipe, backfill, set_not_null = not_null_at_step_2(tmp_path, postgresql_url, monkeypatch)
     monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "300ms")
 
     with table_locked(postgresql_url, "projects"), fails("lock timeout"):
