@@ -487,7 +487,15 @@ def revisions_unknown_here(connection: Connection) -> list[str]:
     return unknown
 
 
-def newer_database(unknown: list[str]) -> None:
+def unknown_revision_choice() -> str:
+    """The unknown_revision setting, checked before it is needed: "warn" or "fail"."""
+    choice = migration_setting("unknown_revision").lower()
+    if choice not in ("warn", "fail"):
+        raise CommandError(f"unknown_revision must be warn or fail, not {choice!r}")
+    return choice
+
+
+def newer_database(unknown: list[str], choice: str) -> None:
     """An old release's upgrade on a database a newer release migrated.
 
     That is normal during a rolling deploy, or when an old pod restarts: let
@@ -497,14 +505,11 @@ def newer_database(unknown: list[str]) -> None:
         f"the database is at {', '.join(unknown)}, which this code does not know "
         "(a newer release migrated it)"
     )
-    choice = migration_setting("unknown_revision").lower()
     if choice == "fail":
         raise CommandError(
             f"{what}. Deploy that release, or downgrade with its scripts "
             "(references/deploying.md#rolling-back)"
         )
-    if choice != "warn":
-        raise CommandError(f"unknown_revision must be warn or fail, not {choice!r}")
     log.warning(
         "%s; not migrating. Set MIGRATION_UNKNOWN_REVISION=fail to make this an error.", what
     )
@@ -520,12 +525,13 @@ def do_run_migrations(connection: Connection) -> None:
     guard = {"postgresql": postgresql_guard, "sqlite": sqlite_transactional_ddl}.get(dialect_name)
     # Configure first, with no transaction open: alembic then runs its own.
     context.configure(connection=connection, **configure_options(dialect_name))
+    on_unknown_revision = unknown_revision_choice() if is_upgrade() else None
     with (
         guard(connection) if guard else nullcontext({}) as timeouts,
         failure_site(connection) as site,
     ):
-        if is_upgrade() and (unknown := revisions_unknown_here(connection)):
-            newer_database(unknown)
+        if on_unknown_revision and (unknown := revisions_unknown_here(connection)):
+            newer_database(unknown, on_unknown_revision)
             return
         try:
             with context.begin_transaction():
@@ -580,6 +586,7 @@ def run_migrations_online() -> None:
       leaving the caller's engine undisposed;
     * nothing: create an engine from ``DATABASE_URL``.
     """
+    unknown_revision_choice()  # a misspelt setting fails before anything connects
     connectable = config.attributes.get("connection")
     if isinstance(connectable, Connection):
         do_run_migrations(connectable)

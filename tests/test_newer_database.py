@@ -183,3 +183,14 @@ def test_downgrades_still_refuse_an_unknown_revision(
     with pytest.raises(Exception, match=f"Can't locate revision identified by '{NEWER_REVISION}'"):
         command.downgrade(alembic_cfg, "-1")
     assert versions(database_url) == [(NEWER_REVISION,)]
+
+
+def test_a_misspelt_setting_fails_before_anything_runs(project_copy: Path, sqlite_url: URL) -> None:
+    env = {
+        "DATABASE_URL": sqlite_url.render_as_string(hide_password=False),
+        "MIGRATION_UNKNOWN_REVISION": "fial",
+    }
+    result = alembic(project_copy, "alembic upgrade head", env)
+    assert result.returncode != 0
+    assert "FAILED: unknown_revision must be warn or fail, not 'fial'" in result.stdout
+    assert not Path(sqlite_url.database or "").exists()
