@@ -8,8 +8,9 @@ a separate process with the caller's argv, working directory, environment and
 stdin/stdout/stderr, and runs alembic's own console entry point; only the
 imports are shared. env.py and models.py are imported fresh in each child.
 
-Tests reach it through a small ``alembic`` shim on PATH, which runs the real
-``alembic`` when the server is not there, so the tests never depend on it.
+Tests reach it through small shims: ``alembic`` for command lines, and
+``python-script`` for ``python SCRIPT ARGS`` (this skill's scripts). A shim runs the
+real program when the server is not there, so the tests never depend on it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -49,7 +51,7 @@ PRELOAD = [
 ]
 
 SHIM = """#!{python} -IS
-# `alembic`, run by the suite's fork server (tests/forkserver.py) when it is up.
+# `{name}`, run by the suite's fork server (tests/forkserver.py) when it is up.
 import json, os, signal, socket, sys
 
 def main():
@@ -57,9 +59,9 @@ def main():
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect({socket_path!r})
     except OSError:
-        os.execv({python!r}, [{python!r}, {real!r}, *sys.argv[1:]])
+        os.execv({python!r}, [{python!r}, *{fallback!r}, *sys.argv[1:]])
     request = json.dumps(
-        {{"argv": ["alembic", *sys.argv[1:]], "cwd": os.getcwd(), "env": dict(os.environ)}}
+        {{"argv": [{name!r}, *sys.argv[1:]], "cwd": os.getcwd(), "env": dict(os.environ)}}
     ).encode()
     socket.send_fds(conn, [len(request).to_bytes(4, "big") + request], [0, 1, 2])
     replies = conn.makefile("r")
@@ -109,7 +111,6 @@ def run_child(conn: socket.socket, request: dict[str, object], fds: list[int]) -
         os.environ.clear()
         os.environ.update(request["env"])  # type: ignore[arg-type]
         argv = list(request["argv"])  # type: ignore[call-overload]
-        sys.argv = argv
         conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
 
         def die_with_the_shim() -> None:
@@ -117,10 +118,8 @@ def run_child(conn: socket.socket, request: dict[str, object], fds: list[int]) -
             os._exit(1)
 
         threading.Thread(target=die_with_the_shim, daemon=True).start()
-        from alembic.config import main
-
         try:
-            main(argv=argv[1:], prog="alembic")
+            run_program(argv)
             status = 0
         except SystemExit as exc:
             status = exit_status(exc.code)
@@ -135,6 +134,20 @@ def run_child(conn: socket.socket, request: dict[str, object], fds: list[int]) -
         with contextlib.suppress(OSError):
             conn.sendall(json.dumps({"rc": status}).encode() + b"\n")
         os._exit(status)
+
+
+def run_program(argv: list[str]) -> None:
+    """`alembic ARGS` through alembic's console entry point, or `python SCRIPT ARGS`."""
+    if argv[0] == "alembic":
+        from alembic.config import main
+
+        sys.argv = argv
+        main(argv=argv[1:], prog="alembic")
+        return
+    script = os.path.abspath(argv[1])
+    sys.argv = argv[1:]
+    sys.path[0] = os.path.dirname(script)  # as the interpreter sets it for a script
+    runpy.run_path(script, run_name="__main__")
 
 
 def serve(socket_path: str, parent: int) -> None:
@@ -182,11 +195,14 @@ def alembic_forkserver() -> Iterator[Path]:
     """A running server and the folder holding its ``alembic`` shim; both go on exit."""
     folder = Path(tempfile.mkdtemp(prefix="alembic-forkserver-"))
     socket_path = folder / "server.sock"
-    shim = folder / "alembic"
-    shim.write_text(
-        SHIM.format(python=sys.executable, socket_path=str(socket_path), real=str(REAL_ALEMBIC))
-    )
-    shim.chmod(0o755)
+    for name, fallback in (("alembic", [str(REAL_ALEMBIC)]), ("python-script", [])):
+        shim = folder / name
+        shim.write_text(
+            SHIM.format(
+                name=name, python=sys.executable, socket_path=str(socket_path), fallback=fallback
+            )
+        )
+        shim.chmod(0o755)
     server = subprocess.Popen(
         [sys.executable, __file__, str(socket_path), str(os.getpid())],
         stdin=subprocess.DEVNULL,

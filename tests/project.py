@@ -37,6 +37,46 @@ BACKFILL_REVISION = "3525a8febceb"
 PLACEHOLDER_HEAD = "3525a8febceb"
 DOWN_REVISION_LINE = re.compile(r'^(down_revision: [^=]+= )"(\w+)"$', re.MULTILINE)
 
+# Every recipe and its files, in upgrade order. test_every_example_is_tested
+# keeps this in step with examples/.
+RECIPES: dict[str, list[str]] = {
+    "rename": ["01_rename_column.py"],
+    "rename_expand_contract": [
+        "01_rename_column_expand_contract/1_add_new_column.py",
+        "01_rename_column_expand_contract/2_backfill_new_column.py",
+        "01_rename_column_expand_contract/3_drop_old_column.py",
+    ],
+    "not_null": [
+        "02_add_not_null_column/1_add_nullable_column.py",
+        "02_add_not_null_column/2_backfill_and_check_not_valid.py",
+        "02_add_not_null_column/3_validate_and_set_not_null.py",
+    ],
+    "index": ["03_create_index_concurrently.py"],
+    "enum": [
+        "04_postgresql_enum/1_create_enum_column.py",
+        "04_postgresql_enum/2_add_enum_value.py",
+    ],
+    "batch_alter": ["05_sqlite_batch_alter.py"],
+    "foreign_key": [
+        "06_foreign_key_not_valid/1_add_column.py",
+        "06_foreign_key_not_valid/2_add_foreign_key_not_valid.py",
+        "06_foreign_key_not_valid/3_validate_foreign_key.py",
+    ],
+    "split": [
+        "07_split_column/1_add_name_parts.py",
+        "07_split_column/2_backfill_name_parts.py",
+        "07_split_column/3_drop_name.py",
+    ],
+    "backfill": ["08_resumable_backfill.py"],
+    "merge_branches": [
+        "09_merge_heads/1_branch_a_add_user_bio.py",
+        "09_merge_heads/2_branch_b_add_project_archived_at.py",
+    ],
+    "merge": ["09_merge_heads/3_merge_heads.py"],
+    "view": ["10_replace_view/1_create_view.py", "10_replace_view/2_replace_view.py"],
+}
+
+
 T = TypeVar("T")
 
 
@@ -147,6 +187,12 @@ def alembic_executable() -> str:
     """The `alembic` to start: the fork server's shim when it runs, else the venv's."""
     shim_folder = os.environ.get(FORKSERVER_BIN)
     return str(Path(shim_folder) / "alembic") if shim_folder else REAL_ALEMBIC
+
+
+def python_executable() -> str:
+    """`python` for `python SCRIPT ARGS`: the fork server's shim when it runs, else this one."""
+    shim_folder = os.environ.get(FORKSERVER_BIN)
+    return str(Path(shim_folder) / "python-script") if shim_folder else sys.executable
 
 
 def alembic_environment(**settings: str) -> dict[str, str]:
