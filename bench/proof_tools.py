@@ -1,0 +1,104 @@
+"""How long verify_migrations.py and lock_trace.py take, against their targets.
+
+    python bench/proof_tools.py [--runs N] [--rows N] [--output DIR]
+
+verify_migrations.py runs on this project, on both dialects (an embedded
+PostgreSQL started by the script itself, as for a user), and lock_trace.py on
+a copy of this project with recipe 03 (a concurrent index build) added, with
+--rows generated rows per table. Each command runs --runs times as a
+separate process; the slowest run is held against the target. Results go to
+stdout and to DIR/proof_tools.json (default bench/results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SCRIPTS = PROJECT_DIR / "scripts"
+TARGETS_S = {"verify": 20.0, "trace": 30.0}
+PROJECT_FILES = ["alembic.ini", "alembic", "models.py"]
+INDEX_RECIPE = PROJECT_DIR / "examples" / "03_create_index_concurrently.py"
+
+
+def project_copy(folder: Path, *extra_revisions: Path) -> Path:
+    """What alembic needs from this project, plus ``extra_revisions``, in ``folder``."""
+    folder.mkdir()
+    for name in PROJECT_FILES:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, folder / name)
+    for revision in extra_revisions:
+        shutil.copy(revision, folder / "alembic" / "versions" / revision.name)
+    return folder
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per command (default 3)")
+    parser.add_argument(
+        "--rows", type=int, default=100_000, help="rows per table for lock_trace (default 100000)"
+    )
+    parser.add_argument("--output", type=Path, default=PROJECT_DIR / "bench" / "results")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="proof-bench-") as folder:
+        verify_project = project_copy(Path(folder) / "verify")
+        trace_project = project_copy(Path(folder) / "trace", INDEX_RECIPE)
+        commands = {
+            "verify": ([sys.executable, str(SCRIPTS / "verify_migrations.py")], verify_project),
+            "trace": (
+                [sys.executable, str(SCRIPTS / "lock_trace.py"), "--rows", str(args.rows)],
+                trace_project,
+            ),
+        }
+        seconds = {
+            name: [timed(command, cwd) for _ in range(args.runs)]
+            for name, (command, cwd) in commands.items()
+        }
+
+    figures = {
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "runs": args.runs,
+        "trace_rows": args.rows,
+        "results": {
+            name: {
+                "seconds": [round(s, 2) for s in runs],
+                "slowest_s": round(max(runs), 2),
+                "target_s": TARGETS_S[name],
+                "met": max(runs) <= TARGETS_S[name],
+            }
+            for name, runs in seconds.items()
+        },
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "proof_tools.json").write_text(json.dumps(figures, indent=2) + "\n")
+    for name, result in figures["results"].items():
+        runs = ", ".join(f"{s:.1f}" for s in result["seconds"])
+        verdict = "met" if result["met"] else "NOT MET"
+        print(f"{name:<7} runs {runs} s; slowest {result['slowest_s']:.1f} s; "
+              f"target {result['target_s']:.0f} s: {verdict}")  # fmt: skip
+    return 0 if all(r["met"] for r in figures["results"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
