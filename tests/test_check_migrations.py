@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from project import python_executable
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKER = ROOT / "scripts" / "check_migrations.py"
@@ -44,8 +45,10 @@ def run_checker(
     env: dict[str, str] | None = None,
     python_flags: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
+    # Without flags, a fork of the suite's fork server: the same script, started faster.
+    python = [sys.executable, *python_flags] if python_flags else [python_executable()]
     return subprocess.run(
-        [sys.executable, *python_flags, str(CHECKER), *map(str, args)],
+        [*python, str(CHECKER), *map(str, args)],
         cwd=cwd,
         env=env,
         capture_output=True,

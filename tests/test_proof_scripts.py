@@ -24,6 +24,7 @@ from project import (
     alembic,
     copy_project,
     example_revision,
+    fetch,
     install_revisions,
     python_executable,
     revision_ids,
@@ -341,8 +342,9 @@ def downgrade():
 '''
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_killed_run_leaves_no_server_and_no_database(sig: signal.Signals, tmp_path: Path) -> None:
+def test_a_killed_run_leaves_no_server_and_no_database(tmp_path: Path) -> None:
+    """SIGTERM with an embedded server: the server, its data and the temp files go."""
+    sig = signal.SIGTERM
     root = init_project(tmp_path, "async")
     (root / "migrations" / "versions" / "a3_sleep.py").write_text(SLEEPING_REVISION)
     # Short: the embedded server's Unix socket lives under it (108 characters at most).
@@ -403,3 +405,76 @@ def test_trace_a_stock_template_project(
     assert strict.returncode == 1
     findings = json.loads(strict.stdout)["findings"]
     assert any(f.startswith("a2: SHARE on items held") for f in findings), findings
+
+
+def test_an_interrupted_run_drops_its_scratch_database(
+    tmp_path: Path, postgres_server_url: URL
+) -> None:
+    """SIGINT (Ctrl-C) on a server that is not ours: our scratch database goes, nothing else."""
+    root = init_project(tmp_path, "async")
+    (root / "migrations" / "versions" / "a3_sleep.py").write_text(SLEEPING_REVISION)
+    started = tmp_path / "started"
+    process = subprocess.Popen(
+        [sys.executable, str(VERIFY), "--dialect", "postgresql",
+         "--postgres-url", server(postgres_server_url)],
+        cwd=root,
+        env={**os.environ, "MIGRATION_STARTED": str(started)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), process.communicate()
+    assert scratch_databases(postgres_server_url) != []
+
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+
+    assert process.returncode == 2 and out == ""
+    assert "interrupted; the scratch databases were removed" in err
+    assert scratch_databases(postgres_server_url) == []
+
+
+def scratch_databases(url: URL) -> list[tuple[str, ...]]:
+    return fetch(url, "SELECT datname FROM pg_database WHERE datname LIKE 'migration_proof_%'")
+
+
+def test_from_one_branch_still_runs_its_sibling(tmp_path: Path) -> None:
+    """--from branch B: what `alembic upgrade heads` would run from there, branch A included."""
+    project = copy_project(tmp_path / "project")
+    merge_files = [
+        "09_merge_heads/1_branch_a_add_user_bio.py",
+        "09_merge_heads/2_branch_b_add_project_archived_at.py",
+        "09_merge_heads/3_merge_heads.py",
+    ]
+    install_revisions(project, revision_ids()[-1], *merge_files)
+    branch_a, branch_b, merge = (example_revision(name) for name in merge_files)
+
+    result = run(VERIFY, project, "--dialect", "sqlite", "--from", branch_b, "--format", "json")
+
+    steps = [(s["step"], s["revision"]) for s in json.loads(result.stdout)["dialects"][0]["steps"]]
+    assert [r for step, r in steps if step == "up"] == [branch_a, merge]
+    assert [r for step, r in steps if step == "down"] == [merge, branch_a]
+
+
+def test_a_version_table_of_its_own_and_a_pyproject_only_project(tmp_path: Path) -> None:
+    """env.py's version_table is read as env.py reads it; no alembic.ini is needed."""
+    root = init_project(tmp_path, "pyproject_async")
+    (root / "alembic.ini").unlink()  # pyproject.toml alone configures alembic
+    env_py = root / "migrations" / "env.py"
+    env_py.write_text(
+        env_py.read_text()
+        .replace("fileConfig(config.config_file_name)", "pass")
+        .replace(
+            "context.configure(connection=connection, target_metadata=target_metadata)",
+            "context.configure(connection=connection, target_metadata=target_metadata, "
+            'version_table="schema_versions")',
+        )
+    )
+
+    result = run(VERIFY, root, "--dialect", "sqlite")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].startswith("OK on sqlite: 2 revision step(s)")

@@ -21,6 +21,7 @@ transaction, which the commit and rollback listeners see.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,10 @@ MODES = {
 }
 BLOCKS_WRITES = {"SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"}
 IGNORE = "lock_trace_ignore"  # execution option of the tracer's own connections
+PID, TRANSACTION = "lock_trace_pid", "lock_trace_transaction"  # keys in connection.info
+# Statements whose rehearsal would leave something behind: a session advisory lock, a
+# used sequence value, a notification, work on another server.
+NO_REHEARSAL = re.compile(r"pg_advisory|nextval|setval|pg_notify|dblink|\bCOPY\b", re.IGNORECASE)
 
 USER_RELATIONS = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
@@ -60,6 +65,11 @@ RELFILENODES = (
     f"WHERE c.relkind IN ('r', 'p', 'm', 'i') AND {USER_RELATIONS}"
 )
 SCANS = "SELECT relname, seq_scan FROM pg_stat_xact_user_tables"
+GATE_TABLES = (
+    "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    f"WHERE c.relkind IN ('r', 'p') AND {USER_RELATIONS}"
+)
 
 
 @dataclass
@@ -272,8 +282,8 @@ class LockSampler:
                 run("BEGIN")
                 try:
                     run("SET LOCAL lock_timeout = '2s'")
-                    names = ", ".join(f'"{table}"' for table in tables)
-                    run(f"LOCK TABLE {names} IN SHARE UPDATE EXCLUSIVE MODE")
+                    # Names arrive quoted and schema-qualified, by quote_ident().
+                    run(f"LOCK TABLE {', '.join(tables)} IN SHARE UPDATE EXCLUSIVE MODE")
                 except Exception:  # no gate, then: the statement is only sampled
                     run("ROLLBACK")
                     run("BEGIN")
@@ -304,8 +314,6 @@ class LockTracer:
         # (revision, table, mode): the longest the lock was held, in ms
         self.holds: dict[tuple[str, str, str], float] = {}
         self._pending: dict[int, _Pending] = {}
-        self._transactions: dict[int, dict[tuple[str, str], float]] = {}
-        self._pids: dict[int, int] = {}
 
     def __enter__(self) -> LockTracer:
         event.listen(Engine, "before_cursor_execute", self._before)
@@ -321,10 +329,16 @@ class LockTracer:
         event.remove(Engine, "rollback", self._ended)
 
     def _pid(self, conn: Any) -> int:
-        key = id(conn.connection.dbapi_connection)
-        if key not in self._pids:
-            self._pids[key] = int(_query(conn, "SELECT pg_backend_pid()")[0][0])
-        return self._pids[key]
+        """The backend pid, kept with the DB-API connection it belongs to."""
+        info = conn.connection.info
+        if PID not in info:
+            info[PID] = int(_query(conn, "SELECT pg_backend_pid()")[0][0])
+        return int(info[PID])
+
+    @staticmethod
+    def _transaction(conn: Any) -> dict[tuple[str, str], float]:
+        """Locks the connection's open transaction has taken, and since when."""
+        return conn.connection.info.setdefault(TRANSACTION, {})  # type: ignore[no-any-return]
 
     def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if not _traced(conn):
@@ -341,12 +355,10 @@ class LockTracer:
         )
         if not in_transaction:
             executemany = bool(args[2]) if len(args) > 2 else False
-            pending.rehearsed = None if executemany else _rehearse(conn, statement, args[0], pid)
+            rehearse = not executemany and not NO_REHEARSAL.search(statement)
+            pending.rehearsed = _rehearse(conn, statement, args[0], pid) if rehearse else None
             if pending.rehearsed is None:  # CREATE INDEX CONCURRENTLY and the like
-                tables = sorted(
-                    name for name, kind, _ in pending.relfilenodes.values() if kind in "rpm"
-                )
-                self.sampler.watch(pid, gate=tables)
+                self.sampler.watch(pid, gate=[row[0] for row in _query(conn, GATE_TABLES)])
         pending.started = time.monotonic()
         self._pending[id(conn)] = pending
 
@@ -382,7 +394,7 @@ class LockTracer:
         locks = sorted((name, MODES.get(mode, (mode, ""))[0]) for name, mode in taken)
         held: dict[str, float] = {}
         if pending.in_transaction:
-            transaction = self._transactions.setdefault(id(conn), {})
+            transaction = self._transaction(conn)
             held = {
                 table: (pending.started - since) * 1000
                 for (table, mode), since in transaction.items()
@@ -412,7 +424,9 @@ class LockTracer:
     def _ended(self, conn: Any) -> None:
         """A commit or rollback: every lock its transaction took is released now."""
         now = time.monotonic()
-        for (table, mode), since in self._transactions.pop(id(conn), {}).items():
+        if conn.connection is None or conn.connection.dbapi_connection is None:
+            return
+        for (table, mode), since in conn.connection.info.pop(TRANSACTION, {}).items():
             self._note_hold(table, mode, (now - since) * 1000)
 
     def _note_hold(self, table: str, mode: str, ms: float) -> None:

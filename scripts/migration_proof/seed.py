@@ -68,6 +68,8 @@ class Table:
 def value_of(column: Column, row: str) -> str | None:
     """A SQL expression for ``column`` in terms of the row number ``row``; None to skip."""
     kind = column.type.lower()
+    if kind.endswith("]"):  # an array of anything: empty
+        return f"'{{}}'::{column.type}"
     if column.enum:
         return f"(enum_range(NULL::{column.type_name}))[1]"
     if kind in ("smallint", "integer", "bigint") or kind.startswith(("numeric", "real", "double")):
@@ -90,9 +92,12 @@ def value_of(column: Column, row: str) -> str | None:
         return f"'{{}}'::{kind}"
     if kind == "bytea":
         return f"decode(md5(({row})::text), 'hex')"
-    if kind.endswith("[]"):
-        return f"'{{}}'::{column.type}"
     return None
+
+
+def quoted(name: str) -> str:
+    """An identifier as SQL writes it, whatever characters the name has."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def length_of(kind: str) -> int:
@@ -161,12 +166,12 @@ def insert_for(table: Table, tables: dict[str, Table], rows: int) -> str | None:
             if column.not_null and not column.has_default:
                 return None
             continue
-        names.append(f'"{column.name}"')
+        names.append(quoted(column.name))
         values.append(value)
     if not names:
-        return f'INSERT INTO "{table.name}" SELECT FROM generate_series(1, {rows})'
+        return f"INSERT INTO {quoted(table.name)} SELECT FROM generate_series(1, {rows})"
     return (
-        f'INSERT INTO "{table.name}" ({", ".join(names)}) '
+        f"INSERT INTO {quoted(table.name)} ({', '.join(names)}) "
         f"SELECT {', '.join(values)} FROM generate_series(1, {rows}) AS g"
     )
 

