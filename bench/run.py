@@ -27,7 +27,7 @@ import scenarios
 from sqlalchemy.engine import URL
 
 DEFAULT_ROWS = {"postgresql": 1_000_000, "sqlite": 200_000}
-QUICK_ROWS = 10_000
+QUICK_ROWS = 2_000
 SCALE_SIZES = (10_000, 100_000, 1_000_000)
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
