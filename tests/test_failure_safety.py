@@ -156,8 +156,11 @@ def resumable(revision: str) -> bool:
     return "Safe to rerun" in (module.__doc__ or "")
 
 
-def test_every_failure_leaves_a_revision(alembic_cfg: Config, database_url: URL) -> None:
-    """Each statement of each revision fails in turn; the database is never half-migrated.
+@pytest.mark.parametrize("revision", revision_ids())
+def test_every_failure_leaves_a_revision(
+    revision: str, alembic_cfg: Config, database_url: URL
+) -> None:
+    """Each statement of the revision fails in turn; the database is never half-migrated.
 
     After a failure the database is exactly as before the revision, or (for a
     revision that declares itself resumable) still at the previous revision
@@ -165,31 +168,30 @@ def test_every_failure_leaves_a_revision(alembic_cfg: Config, database_url: URL)
     """
     command.upgrade(alembic_cfg, revision_ids()[0])
     command.downgrade(alembic_cfg, "base")  # an empty alembic_version, as after any run
-    for revision in revision_ids():
-        previous = revision_module(revision).down_revision or "base"
-        command.upgrade(alembic_cfg, previous)
-        seed(database_url)
-        before = snapshot(database_url)
-        statements = upgrade_with_fault(database_url, revision, fail_at=None)
-        after = snapshot(database_url)
-        command.downgrade(alembic_cfg, previous)
-        assert snapshot(database_url) == before, f"{revision} does not downgrade cleanly"
+    previous = revision_module(revision).down_revision or "base"
+    command.upgrade(alembic_cfg, previous)
+    seed(database_url)
+    before = snapshot(database_url)
+    statements = upgrade_with_fault(database_url, revision, fail_at=None)
+    after = snapshot(database_url)
+    command.downgrade(alembic_cfg, previous)
+    assert snapshot(database_url) == before, f"{revision} does not downgrade cleanly"
 
-        for fail_at in range(1, statements + 1):
-            with pytest.raises((InjectedFault, CommandError)):
-                upgrade_with_fault(database_url, revision, fail_at)
-            state = snapshot(database_url)
-            if state in (before, after):
-                if state == after:
-                    command.downgrade(alembic_cfg, previous)
-                continue
-            where = f"{revision}, statement {fail_at} of {statements}"
-            assert resumable(revision), f"half-applied after a failure at {where}"
-            assert state["rows"]["alembic_version"] == before["rows"]["alembic_version"], where
-            upgrade_with_fault(database_url, revision, fail_at=None)
-            assert snapshot(database_url) == after, f"rerun did not converge after {where}"
-            command.downgrade(alembic_cfg, previous)
-        assert snapshot(database_url) == before
+    for fail_at in range(1, statements + 1):
+        with pytest.raises((InjectedFault, CommandError)):
+            upgrade_with_fault(database_url, revision, fail_at)
+        state = snapshot(database_url)
+        if state in (before, after):
+            if state == after:
+                command.downgrade(alembic_cfg, previous)
+            continue
+        where = f"{revision}, statement {fail_at} of {statements}"
+        assert resumable(revision), f"half-applied after a failure at {where}"
+        assert state["rows"]["alembic_version"] == before["rows"]["alembic_version"], where
+        upgrade_with_fault(database_url, revision, fail_at=None)
+        assert snapshot(database_url) == after, f"rerun did not converge after {where}"
+        command.downgrade(alembic_cfg, previous)
+    assert snapshot(database_url) == before
 
 
 # --- connections handed in by the application ----------------------------------
