@@ -79,22 +79,29 @@ def run_trace(
     *args: str,
 ) -> Trace:
     """lock_trace.py's main() from ``project``'s root, on a scratch database of ``server``."""
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("DATABASE_URL", "set by the trace")  # restored afterwards
-    capsys.readouterr()
-    code = lock_trace.main(
-        [
-            *args,
-            "--rows",
-            ROWS,
-            "--format",
-            "json",
-            "--postgres-url",
-            server.render_as_string(False),
-        ]
-    )
-    out = capsys.readouterr().out
+    code, out = in_project(
+        project, monkeypatch, capsys, lock_trace.main,
+        *args, "--rows", ROWS, "--format", "json", "--postgres-url", server_url(server),
+    )  # fmt: skip
     return Trace(code, json.loads(out))
+
+
+def in_project(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    main: Any,
+    *args: str,
+) -> tuple[int, str]:
+    """A script's main() run from ``project``'s root, as its own process would: (exit, stdout).
+
+    The script points DATABASE_URL at its scratch database; monkeypatch puts it back.
+    """
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("DATABASE_URL", "set by the script")
+    capsys.readouterr()
+    code = main(list(args))
+    return code, capsys.readouterr().out
 
 
 def recipe_project(tmp_path: Path, *sources: str | Path) -> Path:
@@ -383,12 +390,9 @@ def test_verifying_md_trace_examples_are_what_the_tool_prints(
         project = recipe_project(tmp_path, draft)
     else:
         project = recipe_project(tmp_path, revision)
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("DATABASE_URL", "set by the trace")
-    capsys.readouterr()
-
-    code = lock_trace.main(["--rows", ROWS, "--postgres-url", server_url(postgres_server_url)])
-    printed = capsys.readouterr().out.splitlines()
+    code, out = in_project(project, monkeypatch, capsys, lock_trace.main, "--rows", ROWS,
+                           "--postgres-url", server_url(postgres_server_url))  # fmt: skip
+    printed = out.splitlines()
 
     assert claim_lines(printed) == claim_lines(example(name)), "\n".join(printed)
     if revision == "unsafe":  # a rewrite is a finding at any size
@@ -405,12 +409,10 @@ def test_verifying_md_verify_example_is_what_the_tool_prints(
     from migration_proof import verify
 
     project = copy_project(tmp_path / "project")
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("DATABASE_URL", "set by the run")
-    capsys.readouterr()
-
-    code = verify.main(["--postgres-url", server_url(postgres_server_url)])
-    printed = capsys.readouterr().out.splitlines()
+    code, out = in_project(
+        project, monkeypatch, capsys, verify.main, "--postgres-url", server_url(postgres_server_url)
+    )
+    printed = out.splitlines()
 
     def shape(lines: list[str]) -> list[str]:
         return [re.sub(r"\s+[\d.]+ s$", "", line) for line in lines]

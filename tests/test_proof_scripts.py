@@ -199,16 +199,23 @@ def test_verify_reports_a_failing_downgrade_and_stops(
     assert " up-again " not in result.stdout  # nothing runs after a failed step
 
 
+MERGE_FILES = [
+    "09_merge_heads/1_branch_a_add_user_bio.py",
+    "09_merge_heads/2_branch_b_add_project_archived_at.py",
+    "09_merge_heads/3_merge_heads.py",
+]
+
+
+def project_with_a_merge(tmp_path: Path) -> tuple[Path, list[str]]:
+    """This project plus recipe 09: two branches on its head, and their merge."""
+    project = copy_project(tmp_path / "project")
+    install_revisions(project, revision_ids()[-1], *MERGE_FILES)
+    return project, [example_revision(name) for name in MERGE_FILES]
+
+
 def test_verify_from_a_deployed_revision_through_a_merge(tmp_path: Path) -> None:
     """--from: only the newer revisions run, branches before their merge."""
-    project = copy_project(tmp_path / "project")
-    merge_files = [
-        "09_merge_heads/1_branch_a_add_user_bio.py",
-        "09_merge_heads/2_branch_b_add_project_archived_at.py",
-        "09_merge_heads/3_merge_heads.py",
-    ]
-    install_revisions(project, revision_ids()[-1], *merge_files)
-    branch_a, branch_b, merge = (example_revision(name) for name in merge_files)
+    project, (branch_a, branch_b, merge) = project_with_a_merge(tmp_path)
 
     result = run(
         VERIFY, project, "--dialect", "sqlite", "--from", revision_ids()[-1], "--format", "json"
@@ -443,14 +450,7 @@ def scratch_databases(url: URL) -> list[tuple[str, ...]]:
 
 def test_from_one_branch_still_runs_its_sibling(tmp_path: Path) -> None:
     """--from branch B: what `alembic upgrade heads` would run from there, branch A included."""
-    project = copy_project(tmp_path / "project")
-    merge_files = [
-        "09_merge_heads/1_branch_a_add_user_bio.py",
-        "09_merge_heads/2_branch_b_add_project_archived_at.py",
-        "09_merge_heads/3_merge_heads.py",
-    ]
-    install_revisions(project, revision_ids()[-1], *merge_files)
-    branch_a, branch_b, merge = (example_revision(name) for name in merge_files)
+    project, (branch_a, branch_b, merge) = project_with_a_merge(tmp_path)
 
     result = run(VERIFY, project, "--dialect", "sqlite", "--from", branch_b, "--format", "json")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import sys
@@ -11,6 +12,28 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from .errors import EXIT_ERROR, ProofError
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the scratch PostgreSQL lives, how env.py finds its URL, and the output."""
+    parser.add_argument(
+        "--postgres-url",
+        help="a PostgreSQL server to create the scratch database on (default: an embedded "
+        "throwaway server, else $TEST_POSTGRES_URL); the role needs CREATEDB",
+    )
+    parser.add_argument(
+        "--url-env",
+        default="DATABASE_URL",
+        metavar="NAME",
+        help="the environment variable env.py reads its URL from (default DATABASE_URL)",
+    )
+    parser.add_argument("-c", "--config", metavar="FILE", help="alembic.ini to use")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default text)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show env.py's logging and tracebacks"
+    )
 
 
 def run_command(prog: str, output_format: str, verbose: bool, body: Callable[[], int]) -> int:

@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EXIT_FINDINGS, EXIT_OK, ProofError
-from .runner import load_project, quiet_env_py_logging, run_command, scratch_database
+from .runner import (
+    add_common_arguments,
+    load_project,
+    quiet_env_py_logging,
+    run_command,
+    scratch_database,
+)
 
 VERSION_TABLE = "alembic_version"
 DESCRIPTION = """\
@@ -99,24 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="longest a write-blocking lock may be held on a table with rows (default 1000)",
     )
-    parser.add_argument(
-        "--postgres-url",
-        help="a PostgreSQL server to create the scratch database on (default: an embedded "
-        "throwaway server, else $TEST_POSTGRES_URL); the role needs CREATEDB",
-    )
-    parser.add_argument(
-        "--url-env",
-        default="DATABASE_URL",
-        metavar="NAME",
-        help="the environment variable env.py reads its URL from (default DATABASE_URL)",
-    )
-    parser.add_argument("-c", "--config", metavar="FILE", help="alembic.ini to use")
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default text)"
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="show env.py's logging and tracebacks"
-    )
+    add_common_arguments(parser)
     return parser
 
 

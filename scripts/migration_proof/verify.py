@@ -11,7 +11,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import EXIT_FINDINGS, EXIT_OK, ProofError
-from .runner import load_project, quiet_env_py_logging, run_command, scratch_database
+from .runner import (
+    add_common_arguments,
+    load_project,
+    quiet_env_py_logging,
+    run_command,
+    scratch_database,
+)
 
 DESCRIPTION = """\
 Prove an Alembic project's migrations on throwaway databases: each revision is
@@ -73,24 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="REV",
         help="start from this revision (the deployed one): only newer revisions are exercised",
     )
-    parser.add_argument(
-        "--postgres-url",
-        help="a PostgreSQL server to create the scratch database on (default: an embedded "
-        "throwaway server, else $TEST_POSTGRES_URL); the role needs CREATEDB",
-    )
-    parser.add_argument(
-        "--url-env",
-        default="DATABASE_URL",
-        metavar="NAME",
-        help="the environment variable env.py reads its URL from (default DATABASE_URL)",
-    )
-    parser.add_argument("-c", "--config", metavar="FILE", help="alembic.ini to use")
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default text)"
-    )
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="print the traceback of a failed step"
-    )
+    add_common_arguments(parser)
     return parser
 
 
