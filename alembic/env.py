@@ -1,10 +1,12 @@
 """Alembic environment: async SQLAlchemy, offline SQL, and connection sharing.
 
-Grown from ``alembic init -t async``. What it adds, and why:
+Grown from ``alembic init -t async``; a drop-in for such projects (this
+skill's assets/env.py; assets/env_sync.py for sync drivers). Change only the
+line marked EDIT. What it adds, and why:
 
-* The URL comes from ``DATABASE_URL`` (default: ``app.db`` next to alembic.ini)
-  and never passes through alembic.ini, so no password lives in the repository
-  and a ``%`` in a password cannot break ConfigParser interpolation.
+* The URL comes from ``DATABASE_URL``, else from ``sqlalchemy.url`` in
+  alembic.ini (keep passwords out of it: a ``%`` there breaks ConfigParser
+  interpolation). alembic init's placeholder URL is an error, never a guess.
 * A connection handed in through ``config.attributes["connection"]`` is reused,
   so tests and application startup can migrate from inside a running event loop.
 * SQLite gets ``render_as_batch``; every revision commits on its own
@@ -22,6 +24,8 @@ Grown from ``alembic init -t async``. What it adds, and why:
   during a rolling deploy) logs a warning and migrates nothing.
 * SQLite DDL runs inside real transactions, so a failed revision leaves no
   half-applied schema (the sqlite3 driver would otherwise commit DDL as it goes).
+* A password is never printed, and one with an unencoded ``@`` is refused
+  with the line that encodes it.
 """
 
 import asyncio
@@ -34,7 +38,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from logging.config import fileConfig
-from pathlib import Path
 from typing import Any
 
 from alembic import context
@@ -47,7 +50,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from models import Base
+from models import Base  # EDIT: import your models' declarative Base (or edit the next line)
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -62,16 +65,20 @@ log = logging.getLogger("alembic.env")
 
 target_metadata = Base.metadata
 
-# The project root: alembic.ini, models.py and the default SQLite file live here.
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-
 # A URL without a driver ("postgresql://...", as hosting platforms hand out)
 # gets the async driver; a sync driver would fail under the async engine.
-ASYNC_DRIVERS = {
+DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql": "postgresql+asyncpg",
     "sqlite": "sqlite+aiosqlite",
 }
+DRIVER_EXAMPLES = "postgresql+asyncpg or sqlite+aiosqlite"
+# What `alembic init` writes into alembic.ini: not a database.
+PLACEHOLDER_URL = "driver://user:pass@localhost/dbname"
+ENCODE_PASSWORD = (
+    "python -c \"import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=''))\" "
+    "'the password'"
+)
 
 # Settings: `-x name=value`, else MIGRATION_<NAME>, else these (the timeouts and
 # the advisory lock apply to PostgreSQL only).
@@ -101,30 +108,52 @@ TABLE_IN_SQL = re.compile(
 )
 
 
-def database_url() -> URL:
-    """The target database, from DATABASE_URL or the project's SQLite file.
-
-    Absolute, so running alembic from another directory creates no stray file.
-    """
-    raw = os.environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{PROJECT_DIR / 'app.db'}"
+def configured_url() -> str:
+    """DATABASE_URL, else sqlalchemy.url from the project's config, as text."""
     try:
-        url = make_url(raw)
-        url = url.set(drivername=ASYNC_DRIVERS.get(url.drivername, url.drivername))
+        from_config = config.get_main_option("sqlalchemy.url")
+    except CommandError:  # a pyproject.toml-only project has no [alembic] section
+        from_config = None
+    raw = os.environ.get("DATABASE_URL") or from_config or ""
+    if not raw or raw == PLACEHOLDER_URL:
+        raise CommandError(
+            "no database URL: set DATABASE_URL (for example sqlite+aiosqlite:///app.db) "
+            "or sqlalchemy.url in alembic.ini"
+        )
+    # user:p@ss@host would be read as host "ss@host", and half the password shown.
+    if raw.split("://", 1)[-1].split("?", 1)[0].count("@") > 1:
+        raise CommandError(
+            "the database URL has more than one '@' before its host: a password with "
+            f"@ : / % # must be URL-encoded: {ENCODE_PASSWORD}"
+        )
+    return raw
+
+
+def database_url() -> URL:
+    """The target database, with the driver this env.py runs on."""
+    try:
+        url = make_url(configured_url())
+        url = url.set(drivername=DRIVERS.get(url.drivername, url.drivername))
         dialect = url.get_dialect()
     except NoSuchModuleError:  # a subclass of ArgumentError: test it first
         raise CommandError(
             f"DATABASE_URL names an unknown database driver {url.drivername!r} "
-            "(use sqlite+aiosqlite or postgresql+asyncpg)"
+            f"(use {DRIVER_EXAMPLES})"
         ) from None
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise CommandError(
             "DATABASE_URL is not a valid SQLAlchemy URL "
             "(expected e.g. postgresql+asyncpg://user:password@host/dbname)"
         ) from None
+    return with_driver(url, dialect)
+
+
+def with_driver(url: URL, dialect: Any) -> URL:
+    """Refuse a sync driver; translate libpq's ?sslmode= for asyncpg."""
     if not dialect.is_async:
         raise CommandError(
             f"DATABASE_URL names the synchronous driver {url.drivername!r}; "
-            "this env.py is async: use postgresql+asyncpg or sqlite+aiosqlite"
+            f"this env.py is async: use {DRIVER_EXAMPLES}"
         )
     if url.get_driver_name() == "asyncpg" and "sslmode" in url.query:
         # Hosting platforms hand out libpq's ?sslmode=; asyncpg calls it ssl.
@@ -329,6 +358,14 @@ def sqlite_transactional_ddl(connection: Connection) -> Iterator[dict[str, str]]
         event.remove(connection, "begin", emit_begin)
         connection.rollback()
         dbapi_connection.isolation_level = driver_isolation  # type: ignore[attr-defined]
+
+
+def cannot_connect(url_text: str, exc: BaseException) -> str:
+    """One line for a failed connection; a failed password gets the encoding hint."""
+    reason = first_line(exc)
+    if "password authentication failed" in reason:
+        reason += f" (a password with @ : / % # must be URL-encoded: {ENCODE_PASSWORD})"
+    return f"cannot connect to {url_text}: {reason}"
 
 
 def first_line(exc: BaseException) -> str:
@@ -547,7 +584,7 @@ async def run_async_migrations(engine: AsyncEngine, url_text: str) -> None:
     try:
         connection = await engine.connect()
     except (OSError, SQLAlchemyError) as exc:
-        raise CommandError(f"cannot connect to {url_text}: {first_line(exc)}") from None
+        raise CommandError(cannot_connect(url_text, exc)) from None
     try:
         await connection.run_sync(do_run_migrations)
     finally:

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from project import (
-    alembic_environment,
     alembic_executable,
     copy_project,
     example_revision,
@@ -32,14 +30,20 @@ from project import (
     install_revisions,
     revision_ids,
 )
-from sqlalchemy import pool, text
+from replicas import (
+    FINISH_TIMEOUT_S,
+    REPLICAS,
+    START_TIMEOUT_S,
+    WAITING_LINE,
+    alembic_env,
+    collect,
+    database_url_text,
+    migration_lock_held,
+    race,
+    upgrades_run,
+)
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-# env.py's advisory_lock_key() for alembic_version, as documented in deploying.md.
-ADVISORY_LOCK_KEY = 7513836529976115471
-REPLICAS = 8
-WAITING_LINE = "waiting for the migration lock (held by pid"
 # What a replica that lost the race reports (quoted in references/deploying.md).
 RACE_ERRORS = [
     'duplicate key value violates unique constraint "pg_type_typname_nsp_index"',
@@ -47,8 +51,6 @@ RACE_ERRORS = [
     'type "users" already exists',
     "Online migration expected to match one row",  # two replicas bumped alembic_version
 ]
-START_TIMEOUT_S = 60
-FINISH_TIMEOUT_S = 120
 
 
 def seed_users(url: URL, count: int = 40) -> None:
@@ -128,100 +130,6 @@ def project_one_behind(tmp_path: Path, url: URL, kind: PendingRevision) -> tuple
     return project, pending
 
 
-def database_url_text(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
-async def lock_waiters(observer: AsyncConnection, database: str) -> int:
-    """Sessions on ``database`` blocked inside PostgreSQL on a lock."""
-    result = await observer.execute(
-        text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = :db "
-            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-        ),
-        {"db": database},
-    )
-    count = int(result.scalar_one())
-    await observer.rollback()  # pg_stat_activity is a snapshot per transaction
-    return count
-
-
-async def collect(stream: asyncio.StreamReader | None, into: list[str]) -> None:
-    assert stream is not None
-    async for line in stream:
-        into.append(line.decode())
-
-
-async def race(
-    project: Path, url: URL, *, block_version_table: bool = False, **settings: str
-) -> list[tuple[int, str]]:
-    """Start REPLICAS upgrades behind locks the test holds, release them; return (rc, log).
-
-    A replica counts as waiting once it logs that it waits for the migration
-    lock, or once PostgreSQL shows it blocked on a lock (an env.py that blocks
-    in pg_advisory_lock(), or the version table when the advisory lock is off).
-    """
-    environment = alembic_env(url, **settings)
-    engine = create_async_engine(url, poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as holder, engine.connect() as observer:
-            if block_version_table:
-                await holder.execute(
-                    text(
-                        "CREATE TABLE IF NOT EXISTS alembic_version ("
-                        "version_num VARCHAR(32) NOT NULL, "
-                        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
-                    )
-                )
-                await holder.commit()
-                await holder.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
-            # Transaction-level: the rollback below releases it with the table lock.
-            await holder.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-            )
-            logs: list[list[str]] = [[] for _ in range(REPLICAS)]
-            processes = [
-                await asyncio.create_subprocess_exec(
-                    alembic_executable(), "upgrade", "head", cwd=project, env=environment,
-                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                )
-                for _ in range(REPLICAS)
-            ]  # fmt: skip
-            readers = [
-                asyncio.create_task(collect(p.stdout, log))
-                for p, log in zip(processes, logs, strict=True)
-            ]
-            try:
-                for _ in range(START_TIMEOUT_S * 10):
-                    said_waiting = sum(any(WAITING_LINE in line for line in log) for log in logs)
-                    if said_waiting + await lock_waiters(observer, url.database or "") >= REPLICAS:
-                        break
-                    if any(p.returncode is not None for p in processes):
-                        break  # one gave up early: the assertions below show why
-                    await asyncio.sleep(0.1)
-                else:
-                    raise AssertionError("the replicas never all waited for the lock")
-                await holder.rollback()  # release: all eight go at once
-                await asyncio.wait_for(
-                    asyncio.gather(*(p.wait() for p in processes), *readers), FINISH_TIMEOUT_S
-                )
-            finally:
-                for process in processes:
-                    if process.returncode is None:
-                        process.kill()
-                        await process.wait()
-            return [
-                (p.returncode or 0, "".join(log)) for p, log in zip(processes, logs, strict=True)
-            ]
-    finally:
-        await engine.dispose()
-
-
-def upgrades_run(results: list[tuple[int, str]], revision: str) -> int:
-    """How many processes started applying ``revision``."""
-    return sum(log.count(f"-> {revision},") for _, log in results)
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_replicas_apply_each_revision_once(
     kind: str, tmp_path: Path, postgresql_url: URL, monkeypatch: pytest.MonkeyPatch
@@ -264,26 +172,6 @@ def test_without_the_lock_replicas_collide(project_copy: Path, postgresql_url: U
     assert upgrades_run(results, revision_ids()[0]) > 1
     for log in failures:  # each failed on the race, as deploying.md says
         assert any(error in log for error in RACE_ERRORS), log
-
-
-@asynccontextmanager
-async def migration_lock_held(url: URL) -> AsyncIterator[None]:
-    """Hold the migrations' advisory lock from another session while inside."""
-    engine = create_async_engine(url, poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as connection:
-            key = {"key": ADVISORY_LOCK_KEY}
-            await connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
-            await connection.commit()
-            yield
-            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
-    finally:
-        await engine.dispose()
-
-
-def alembic_env(url: URL, **settings: str) -> dict[str, str]:
-    """A child process's environment aimed at ``url``."""
-    return alembic_environment(DATABASE_URL=database_url_text(url), **settings)
 
 
 async def test_waiting_replica_outlasts_its_timeouts(
