@@ -328,3 +328,18 @@ def test_quick_start_commands_run(project_copy: Path, tmp_path: Path, postgresql
         assert result.returncode == 0, f"{words}\n{result.stdout}\n{result.stderr}"
         ran += 1
     assert ran >= 5
+
+
+@pytest.mark.parametrize("char", ["@", ":", "/", "%", "#"])
+def test_unencoded_password_characters_never_leak(project_copy: Path, char: str) -> None:
+    """Typed into DATABASE_URL without encoding: no fragment of the password is shown."""
+    url = f"postgresql+asyncpg://app:S3cr{char}tPass@127.0.0.1:1/app"
+    result = alembic(project_copy, "alembic upgrade head", env={"DATABASE_URL": url})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "S3cr" not in output and "tPass" not in output, output
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED:")]
+    assert len(failed) == 1, output
+    if char == "@":  # read as a host, it would connect elsewhere: refused, with the fix
+        assert "more than one '@' before its host" in failed[0]
+        assert "urllib.parse.quote(sys.argv[1], safe='')" in failed[0]

@@ -73,6 +73,16 @@ def test_cant_locate_revision(project_copy: Path) -> None:
     documented(result.stdout, f"Can't locate revision identified by '{revision_ids()[-1]}'")
 
 
+def test_unencoded_at_in_password(project_copy: Path) -> None:
+    url = "postgresql+asyncpg://app:p@ss@db.internal/app"
+    result = alembic(project_copy, "alembic upgrade head", {"DATABASE_URL": url})
+    documented(
+        result.stdout,
+        "FAILED: the database URL has more than one '@' before its host: a password with "
+        "@ : / % # must be URL-encoded",
+    )
+
+
 def test_no_script_location(tmp_path: Path) -> None:
     result = alembic(tmp_path, "alembic current")
     documented(result.stdout, "No 'script_location' key found in configuration.")

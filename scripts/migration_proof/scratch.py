@@ -48,6 +48,11 @@ def sqlite_file() -> Iterator[Path]:
 
 
 def parse_server_url(url: str) -> URL:
+    if url.split("://", 1)[-1].split("?", 1)[0].count("@") > 1:  # never half a password
+        raise ProofError(
+            "the PostgreSQL URL has more than one '@' before its host: URL-encode the "
+            "password (urllib.parse.quote(password, safe=''))"
+        )
     try:
         given = make_url(url)
     except (SQLAlchemyError, ValueError):
