@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from project import python_executable
@@ -57,7 +58,7 @@ def run_checker(
     )
 
 
-def run_json(*args: str | Path, **kwargs) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+def run_json(*args: str | Path, **kwargs) -> tuple[subprocess.CompletedProcess[str], Any]:
     completed = run_checker("--format", "json", *args, **kwargs)
     return completed, json.loads(completed.stdout)
 
@@ -218,15 +219,31 @@ def test_unusable_input_exits_2_with_one_line(tmp_path: Path, name, content, nee
     assert completed.stderr.count("\n") == 1, completed.stderr
     assert needle in completed.stderr
     assert "Traceback" not in completed.stderr
-    assert json.loads(completed.stdout) == []
+    report = json.loads(completed.stdout)
+    assert needle in report["error"]
+    assert (report["errors"], report["findings"]) == ([report["error"]], [])
 
 
 def test_unusable_file_does_not_hide_findings_in_others(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "drop-table" / "bad_drop_table.py", tmp_path / "a.py")
     (tmp_path / "b.py").write_text("x = (\n")
-    completed, findings = run_json(tmp_path)
+    completed, report = run_json(tmp_path)
     assert completed.returncode == 2
-    assert [finding["rule"] for finding in findings] == ["drop-table"]
+    assert "b.py:1: error: syntax error" in report["error"]
+    assert [finding["rule"] for finding in report["findings"]] == ["drop-table"]
+
+
+def test_exit_2_leaves_stdout_empty_in_text_mode(tmp_path: Path) -> None:
+    """A tool that reads only stdout must not see a pass (or a findings list) on exit 2."""
+    shutil.copy(FIXTURES / "drop-table" / "bad_drop_table.py", tmp_path / "a.py")
+    completed = run_checker(tmp_path / "a.py", tmp_path / "missing.py")
+    assert (completed.returncode, completed.stdout) == (2, "")
+    assert "missing.py: error: no such file or directory" in completed.stderr
+    assert "error drop-table:" in completed.stderr
+
+    nothing = run_checker(cwd=tmp_path)
+    assert (nothing.returncode, nothing.stdout) == (2, "")
+    assert "No findings" not in nothing.stderr
 
 
 @pytest.mark.parametrize(
@@ -246,9 +263,10 @@ def test_default_path_comes_from_alembic_ini(tmp_path: Path, setting: str) -> No
 
 
 def test_no_path_and_no_alembic_ini_is_a_usage_error(tmp_path: Path) -> None:
-    completed = run_checker(cwd=tmp_path)
+    completed, report = run_json(cwd=tmp_path)
     assert completed.returncode == 2
-    assert "alembic.ini" in completed.stderr
+    assert "alembic.ini: error: not found in the current directory" in report["error"]
+    assert completed.stderr.strip() == report["error"]
 
 
 def test_suppression_above_a_multiline_call_covers_it(tmp_path: Path) -> None:
@@ -487,3 +505,56 @@ def test_runs_from_the_root_of_a_fresh_async_template_project(tmp_path: Path) ->
         ("migrations/versions/a1_backfill.py", 13, "unbatched-dml")
     ]
     assert "runs in batches inside one transaction" in findings[0]["message"]
+    # From someone else's root the rule reference is this skill's absolute path.
+    assert f"(see {DOC}#unbatched-dml)" in findings[0]["message"]
+    assert DOC.is_file()
+
+
+def test_runs_from_the_root_of_a_pyproject_template_project(tmp_path: Path) -> None:
+    """`alembic init -t pyproject_async` keeps script_location in [tool.alembic], not the ini."""
+    init = subprocess.run(
+        [str(Path(sys.executable).with_name("alembic")), "init", "-t", "pyproject_async", "db"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert init.returncode == 0, init.stderr
+    assert "script_location" not in (tmp_path / "alembic.ini").read_text().replace("# ", "")
+    (tmp_path / "db" / "versions" / "a1_backfill.py").write_text(BATCHES_IN_ONE_TRANSACTION)
+
+    completed, findings = run_json(cwd=tmp_path)
+
+    assert completed.returncode == 1, completed.stderr
+    assert [(f["file"], f["rule"]) for f in findings] == [
+        ("db/versions/a1_backfill.py", "unbatched-dml")
+    ]
+
+    text = run_checker(cwd=tmp_path)
+    assert text.stdout.splitlines()[-1].endswith(f"see {DOC}")
+
+
+PYPROJECTS = {
+    "template": """[project]\nname = "app"\n\n[tool.alembic]\n# where migrations live\n"""
+    """script_location = "%(here)s/alembic"\nprepend_sys_path = [\n    "."\n]\n""",
+    "list-of-locations": """[tool.alembic]\nscript_location = 'db'\nversion_locations = [\n"""
+    """    "%(here)s/db/versions",  # main\n    "%(here)s/plugins/[x]/versions",\n]\n"""
+    """[tool.other]\nscript_location = "not this one"\n""",
+    "one-line-list": """[tool.alembic]\nversion_locations = ["a", 'b']  # two\n""",
+    "no-table": """[tool.ruff]\nline-length = 100\n""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PYPROJECTS))
+def test_python_3_10_reader_agrees_with_tomllib(name: str) -> None:
+    """Without tomllib (3.10) a small reader takes the options that locate revisions."""
+    import tomllib
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from migration_checks.config import OPTIONS, read_tool_alembic
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    table = tomllib.loads(PYPROJECTS[name]).get("tool", {}).get("alembic", {})
+    expected = {key: value for key, value in table.items() if key in OPTIONS}
+    assert read_tool_alembic(PYPROJECTS[name]) == expected
+    assert expected or name == "no-table"

@@ -8,8 +8,9 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
-from .model import DOC_PATH, RULES, Finding, InputError
+from .model import RULES, Finding, InputError, doc_path
 from .rules import check_revision
 from .source import RevisionSource, collect_paths, display_path, load_revision
 from .suppress import apply_suppressions, read_suppressions
@@ -19,14 +20,16 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 DESCRIPTION = """\
 Check Alembic revision files for operations that lock or break a production
 PostgreSQL database. PATH is a versions directory or revision files; the
-default is the versions directory named by ./alembic.ini.
+default is the versions directory named by ./alembic.ini or the
+[tool.alembic] table of ./pyproject.toml.
 
 Exit codes: 0 no error findings (warnings alone pass), 1 error findings,
-2 usage error or a file that cannot be read or parsed.
+2 usage error or a file that cannot be read or parsed (stdout is then empty,
+or with --format json an object with an "error" key).
 
 Suppress one finding with a comment on its line or the line above:
     # check: ignore[RULE-ID] why this is safe here
-Each rule is explained in references/checks.md#RULE-ID."""
+Each rule is explained in references/checks.md#RULE-ID, in this skill's folder."""
 
 
 def rules_epilog() -> str:
@@ -80,12 +83,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CLEAN
     sources, input_errors = load_inputs(args.paths, Path.cwd())
     findings = check_all(sources, args.sql, args.squawk_timeout_rules)
-    for error in input_errors:
-        print(format_input_error(error), file=sys.stderr)
-    print_findings(findings, args.format, len(sources))
     if input_errors:
+        report_unusable_input(input_errors, findings, args.format, len(sources))
         return EXIT_INPUT
+    print_findings(findings, args.format, len(sources), sys.stdout)
     return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_CLEAN
+
+
+def report_unusable_input(
+    errors: list[InputError], findings: list[Finding], output: str, file_count: int
+) -> None:
+    """Exit 2 must never look like a pass to whoever reads stdout.
+
+    Text: the errors and any findings in the usable files go to stderr and
+    stdout stays empty. JSON: stdout is an object with an ``error`` key, never
+    the list a clean or failing run prints.
+    """
+    lines = [format_input_error(error) for error in errors]
+    for line in lines:
+        print(line, file=sys.stderr)
+    if output == "json":
+        report = {
+            "error": lines[0] if len(lines) == 1 else f"{len(lines)} unusable inputs",
+            "errors": lines,
+            "findings": [finding.to_json() for finding in findings],
+        }
+        print(json.dumps(report, indent=2))
+    elif findings:
+        print_findings(findings, output, file_count, sys.stderr)
 
 
 def check_all(sources: list[RevisionSource], sql: bool, timeout_rules: bool) -> list[Finding]:
@@ -143,23 +168,24 @@ def format_input_error(error: InputError) -> str:
     return f"{location}: error: {error.reason}"
 
 
-def print_findings(findings: list[Finding], output: str, file_count: int) -> None:
+def print_findings(findings: list[Finding], output: str, file_count: int, out: TextIO) -> None:
     """JSON list, or one line per finding plus its fix and a summary line."""
     if output == "json":
-        print(json.dumps([finding.to_json() for finding in findings], indent=2))
+        print(json.dumps([finding.to_json() for finding in findings], indent=2), file=out)
         return
     for finding in findings:
         print(
-            f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.message}"
+            f"{finding.file}:{finding.line}: {finding.severity} {finding.rule}: {finding.message}",
+            file=out,
         )
-        print(f"    fix: {finding.fix}")
+        print(f"    fix: {finding.fix}", file=out)
     errors = sum(1 for finding in findings if finding.severity == "error")
     warnings = len(findings) - errors
     checked = f"{file_count} revision file{'s' if file_count != 1 else ''}"
     if findings:
-        print(f"{errors} error(s), {warnings} warning(s) in {checked}; see {DOC_PATH}")
+        print(f"{errors} error(s), {warnings} warning(s) in {checked}; see {doc_path()}", file=out)
     else:
-        print(f"No findings in {checked}.")
+        print(f"No findings in {checked}.", file=out)
 
 
 def print_rules(output: str) -> None:

@@ -7,12 +7,26 @@ anchors all name them, so an id is never renamed once published.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 Severity = Literal["error", "warning"]
 Layer = Literal["ast", "sql", "meta"]
 
-DOC_PATH = "references/checks.md"
+CHECKS_DOC = Path(__file__).resolve().parents[2] / "references" / "checks.md"
+
+
+def doc_path() -> str:
+    """The rule reference as a path that opens from where the checker runs.
+
+    Relative when the skill sits below the working directory (its own root, or a
+    project that vendors it); otherwise absolute, since from a user's project
+    root ``references/checks.md`` names nothing.
+    """
+    try:
+        return str(CHECKS_DOC.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(CHECKS_DOC)
 
 
 class InputError(Exception):
@@ -259,7 +273,7 @@ def make_finding(rule_id: str, file: str, line: int, detail: str, end_line: int 
         line=line,
         rule=rule_id,
         severity=rule.severity,
-        message=f"{detail} (see {DOC_PATH}#{rule_id})",
+        message=f"{detail} (see {doc_path()}#{rule_id})",
         fix=rule.fix,
         end_line=max(end_line, line),
     )

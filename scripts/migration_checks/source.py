@@ -8,12 +8,10 @@ print one line and exit 2 instead of a traceback.
 from __future__ import annotations
 
 import ast
-import configparser
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import default_versions_dirs
 from .model import InputError
 
 SKIPPED_DIRS = {"__pycache__"}
@@ -64,48 +62,6 @@ def _files_under(root: Path) -> list[Path]:
     if not found:
         raise InputError(str(root), 0, "no revision files (*.py) in this directory")
     return found
-
-
-def default_versions_dirs(cwd: Path) -> list[Path]:
-    """Read ./alembic.ini the way Alembic does to find the versions directories."""
-    ini = cwd / "alembic.ini"
-    if not ini.is_file():
-        raise InputError("alembic.ini", 0, "not found in the current directory; pass PATH")
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(ini, encoding="utf-8")
-    except configparser.Error as exc:
-        raise InputError(str(ini), getattr(exc, "lineno", 0) or 0, "cannot parse") from exc
-    if not parser.has_section("alembic"):
-        raise InputError(str(ini), 0, "no [alembic] section")
-    section = parser["alembic"]
-    here = str(ini.resolve().parent)
-    locations = section.get("version_locations", "").strip()
-    if locations:
-        separator = section.get("path_separator") or section.get("version_path_separator")
-        return [_ini_path(item, here, cwd) for item in _split_locations(locations, separator)]
-    script_location = section.get("script_location", "").strip()
-    if not script_location:
-        raise InputError(str(ini), 0, "no script_location in [alembic]")
-    return [_ini_path(script_location, here, cwd) / "versions"]
-
-
-def _split_locations(value: str, separator: str | None) -> list[str]:
-    """Split version_locations by the separator option, or by spaces/commas as Alembic did."""
-    named = {"space": None, "newline": "\n", "os": os.pathsep, "colon": ":", "semicolon": ";"}
-    if separator is None:
-        return [part for part in re.split(r"[\s,]+", value) if part]
-    sep = named.get(separator, separator)
-    return [part.strip() for part in value.split(sep) if part.strip()]
-
-
-def _ini_path(value: str, here: str, cwd: Path) -> Path:
-    """Interpolate %(here)s; relative paths are relative to the working directory."""
-    expanded = value.replace("%(here)s", here)
-    if re.match(r"^[\w.]+:[\w/.]+$", expanded) and not Path(expanded).exists():
-        raise InputError("alembic.ini", 0, f"package-style location {value!r}: pass PATH")
-    path = Path(expanded)
-    return path if path.is_absolute() else cwd / path
 
 
 def load_revision(path: Path, display: str) -> RevisionSource:

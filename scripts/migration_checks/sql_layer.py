@@ -24,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .model import DOC_PATH, SQUAWK_PREFIX, Finding, make_finding
+from .model import SQUAWK_PREFIX, Finding, doc_path, make_finding
 from .nodes import statement_spans
 from .source import RevisionSource
 
@@ -249,7 +249,7 @@ def squawk_finding(entry: dict[str, Any], item: Rendered) -> Finding:
         line=line,
         rule=f"{SQUAWK_PREFIX}{rule}",
         severity=severity,
-        message=f"{message} (squawk; see {DOC_PATH}#sql-layer and {SQUAWK_DOCS}{rule})",
+        message=f"{message} (squawk; see {doc_path()}#sql-layer and {SQUAWK_DOCS}{rule})",
         fix=str(entry.get("help") or f"See {SQUAWK_DOCS}{rule}."),
         end_line=line,
     )
