@@ -44,6 +44,33 @@ def test_the_project_runs_on_the_assets() -> None:
     assert (PROJECT_DIR / "alembic.ini").read_bytes() == (ASSETS / "alembic.ini").read_bytes()
 
 
+def test_quick_start_models_are_the_project_models_before_the_role_column() -> None:
+    """SKILL.md's Quick start copies assets/models.py, then models.py adds User.role."""
+    before = (ASSETS / "models.py").read_text().splitlines()
+    after = (PROJECT_DIR / "models.py").read_text().splitlines()
+    added = [line for line in after if line not in before]
+    assert [line.strip() for line in added] == [
+        "# server_default, not default=: existing rows and raw INSERTs get it too.",
+        'role: Mapped[str] = mapped_column(String(20), server_default="member")',
+    ]
+    assert [line for line in after if line not in added] == before
+
+
+def test_quick_start_data_migration_is_the_project_revision() -> None:
+    """The copied data migration is the project's, renumbered to follow revision 0001."""
+    (project_file,) = (PROJECT_DIR / "alembic" / "versions").glob("*_backfill_user_roles.py")
+    renumbered = (
+        project_file.read_text()
+        .replace('revision: str = "3525a8febceb"', 'revision: str = "0002"')
+        .replace('None = "caf7e6db4e81"', 'None = "0001"')
+        .replace(
+            "Revision ID: 3525a8febceb\nRevises: caf7e6db4e81", "Revision ID: 0002\nRevises: 0001"
+        )
+    )
+    assert (ASSETS / "0002_backfill_user_roles.py").read_text() == renumbered
+    assert renumbered != project_file.read_text()
+
+
 def top_level(path: Path) -> dict[str, str]:
     """Each top-level function and constant of a module, by name, as an AST dump."""
     found = {}

@@ -62,7 +62,7 @@ def test_within_line_and_token_budget() -> None:
 
 def test_names_some_project_files() -> None:
     paths = {path for path, _ in named_excerpts(skill_text())}
-    assert {"alembic/env.py", "models.py", "migrate.py"} <= paths
+    assert {"alembic/env.py", "models.py", "assets/0002_backfill_user_roles.py"} <= paths
     assert any(p.startswith("alembic/versions/") for p in paths)
 
 
