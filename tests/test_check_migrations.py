@@ -487,16 +487,22 @@ def downgrade() -> None:
 '''
 
 
-def test_runs_from_the_root_of_a_fresh_async_template_project(tmp_path: Path) -> None:
-    """Someone else's project: `alembic init -t async`, their layout, no arguments."""
+def alembic_init(root: Path, template: str, folder: str) -> Path:
+    """`alembic init -t TEMPLATE FOLDER` in ``root``; the new versions directory."""
     init = subprocess.run(
-        [str(Path(sys.executable).with_name("alembic")), "init", "-t", "async", "migrations"],
-        cwd=tmp_path,
+        [str(Path(sys.executable).with_name("alembic")), "init", "-t", template, folder],
+        cwd=root,
         capture_output=True,
         text=True,
     )
     assert init.returncode == 0, init.stderr
-    (tmp_path / "migrations" / "versions" / "a1_backfill.py").write_text(BATCHES_IN_ONE_TRANSACTION)
+    return root / folder / "versions"
+
+
+def test_runs_from_the_root_of_a_fresh_async_template_project(tmp_path: Path) -> None:
+    """Someone else's project: `alembic init -t async`, their layout, no arguments."""
+    versions = alembic_init(tmp_path, "async", "migrations")
+    (versions / "a1_backfill.py").write_text(BATCHES_IN_ONE_TRANSACTION)
 
     completed, findings = run_json(cwd=tmp_path)
 
@@ -512,15 +518,9 @@ def test_runs_from_the_root_of_a_fresh_async_template_project(tmp_path: Path) ->
 
 def test_runs_from_the_root_of_a_pyproject_template_project(tmp_path: Path) -> None:
     """`alembic init -t pyproject_async` keeps script_location in [tool.alembic], not the ini."""
-    init = subprocess.run(
-        [str(Path(sys.executable).with_name("alembic")), "init", "-t", "pyproject_async", "db"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert init.returncode == 0, init.stderr
+    versions = alembic_init(tmp_path, "pyproject_async", "db")
     assert "script_location" not in (tmp_path / "alembic.ini").read_text().replace("# ", "")
-    (tmp_path / "db" / "versions" / "a1_backfill.py").write_text(BATCHES_IN_ONE_TRANSACTION)
+    (versions / "a1_backfill.py").write_text(BATCHES_IN_ONE_TRANSACTION)
 
     completed, findings = run_json(cwd=tmp_path)
 
