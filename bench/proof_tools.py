@@ -7,7 +7,9 @@ PostgreSQL started by the script itself, as for a user), and lock_trace.py on
 a copy of this project with recipe 03 (a concurrent index build) added, with
 --rows generated rows per table. Each command runs --runs times as a
 separate process; the slowest run is held against the target. Results go to
-stdout and to DIR/proof_tools.json (default bench/results).
+stdout and to DIR/proof_tools.json (default bench/results); the run ends by
+saying where. On SIGINT or SIGTERM the running script is stopped the way it
+cleans up after itself.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import json
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,15 +47,44 @@ def project_copy(folder: Path, *extra_revisions: Path) -> Path:
 
 
 def timed(command: list[str], cwd: Path) -> float:
+    """Seconds one run of ``command`` takes; exits if it fails.
+
+    Interrupted, the script gets SIGTERM and is waited for: it then stops its
+    embedded server, which a kill (subprocess.run's way) would leave running.
+    In a session of its own, Ctrl-C reaches it once, from here.
+    """
     started = time.monotonic()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            _, stderr = process.communicate(timeout=600)
+        except BaseException:
+            process.send_signal(signal.SIGTERM)
+            process.communicate()
+            raise
     elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-2000:]}")
     return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # unwind as for Ctrl-C
+    try:
+        return measure(argv)
+    except KeyboardInterrupt:
+        print("bench/proof_tools.py: interrupted; no results written", file=sys.stderr)
+        return 130
+
+
+def measure(argv: list[str] | None) -> int:
+    """Time each command, write the figures, and say where they went."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per command (default 3)")
     parser.add_argument(
@@ -91,12 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "proof_tools.json").write_text(json.dumps(figures, indent=2) + "\n")
+    written = args.output / "proof_tools.json"
+    written.write_text(json.dumps(figures, indent=2) + "\n")
     for name, result in figures["results"].items():
         runs = ", ".join(f"{s:.1f}" for s in result["seconds"])
         verdict = "met" if result["met"] else "NOT MET"
         print(f"{name:<7} runs {runs} s; slowest {result['slowest_s']:.1f} s; "
               f"target {result['target_s']:.0f} s: {verdict}")  # fmt: skip
+    print(f"results: {written.resolve()}", file=sys.stderr)
     return 0 if all(r["met"] for r in figures["results"].values()) else 1
 
 

@@ -1,12 +1,16 @@
 """Measure what migrations cost on big tables, and what a live writer sees meanwhile.
 
-    python bench/run.py [--dialect postgresql|sqlite] [--rows N] [--batch-size B] [--quick]
+    python bench/run.py [--dialect postgresql|sqlite] [--rows N] [--batch-size B]
+                        [--quick] [--output DIR]
 
 Scenarios, each on a fresh copy of the seeded users table: the project's
 backfill as one UPDATE and in committed primary-key batches, CREATE INDEX
 plain and concurrent, the batched backfill at growing sizes, and a full
 `alembic upgrade head` / `downgrade base`. Results go to stdout and to
-bench/results/latest.{md,json}, with a latency plot when matplotlib is there.
+latest.{md,json} in bench/results (the published figures) or, with --quick, in
+a new temp folder, with a latency plot when matplotlib is there; --output
+picks the folder, and the run ends by saying where they went. SIGINT and
+SIGTERM stop the embedded PostgreSQL server and remove its data.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import os
 import platform
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import database
+import postgres
 import report
 import scenarios
 from sqlalchemy.engine import URL
@@ -51,7 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="SQLite journal mode (default wal; delete is SQLite's own default)",
     )
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows: a smoke run")
-    parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="results folder (default: bench/results; with --quick, a new temp folder)",
+    )
     args = parser.parse_args(argv)
     if args.rows is not None and args.rows < 1000:
         parser.error("--rows must be at least 1000")
@@ -156,8 +166,25 @@ def relative(measured: scenarios.Measured) -> list[tuple[float, float]]:
     return [(w.started_s - begin, w.latency_ms) for w in measured.all_writes]
 
 
+def output_folder(args: argparse.Namespace) -> Path:
+    """Where results go: a smoke run never overwrites the figures the docs cite."""
+    if args.output is not None:
+        return args.output
+    return Path(tempfile.mkdtemp(prefix="bench-quick-")) if args.quick else RESULTS_DIR
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    postgres.interrupt_on_stop_signals()
+    try:
+        return run(args, argv)
+    except KeyboardInterrupt:
+        print("bench/run.py: interrupted; no results written, server removed", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Measure each dialect, then write the results and say where they are."""
     dialects = [args.dialect] if args.dialect else ["postgresql", "sqlite"]
     results: dict[str, Any] = {
         "command": shlex.join(
@@ -176,15 +203,19 @@ def main(argv: list[str] | None = None) -> int:
         figures, series = run_dialect(dialect, rows, args.batch_size, args.sqlite_journal, settle_s)
         results["dialects"][dialect] = figures
         plotted[dialect] = series
-    table = report.write_outputs(results, args.output)
+    output = output_folder(args)
+    table = report.write_outputs(results, output)
     print(table)
     dialect = "postgresql" if "postgresql" in plotted else dialects[0]
     rows = results["dialects"][dialect]["rows"]
-    report.plot(
+    written = ["latest.md", "latest.json"]
+    if report.plot(
         plotted[dialect],
-        args.output / "writer_latency.png",
+        output / "writer_latency.png",
         f"Writer latency during a {rows:,}-row backfill ({dialect})",
-    )
+    ):
+        written.append("writer_latency.png")
+    database.progress(f"results: {', '.join(written)} in {output.resolve()}")
     return 0
 
 

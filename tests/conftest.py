@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import uuid
@@ -18,6 +19,7 @@ from postgres import (
     PostgresUnavailable,
     execute_autocommit,
     fresh_database,
+    interrupt_on_stop_signals,
     postgres_server,
     server_version,
 )
@@ -28,12 +30,15 @@ SERVER_VERSION_KEY = pytest.StashKey[str]()
 
 
 FORKSERVER_KEY = pytest.StashKey[ExitStack]()
+# The xdist workers of this run, while it is the controller.
+WORKER_PIDS: list[int] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # SIGTERM (CI timeouts, `kill`) becomes KeyboardInterrupt, so session
-    # fixtures tear down and the embedded PostgreSQL server is stopped.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM (CI timeouts, `kill`) and SIGINT become KeyboardInterrupt, so session
+    # fixtures tear down and the embedded PostgreSQL server is stopped. The
+    # controller passes the signal on to its workers, which own the servers.
+    interrupt_on_stop_signals(first=stop_workers)
     # Where tests run (an xdist worker, or a run without workers), `alembic`
     # command lines start from a fork server that has imported alembic already.
     runs_tests = hasattr(config, "workerinput") or config.getoption("dist", "no") == "no"
@@ -41,6 +46,24 @@ def pytest_configure(config: pytest.Config) -> None:
         stack = ExitStack()
         os.environ[FORKSERVER_BIN] = str(stack.enter_context(alembic_forkserver()))
         config.stash[FORKSERVER_KEY] = stack
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_newgateway(gateway: Any) -> None:
+    """Note each worker's pid (execnet keeps the answer, which xdist asks for next)."""
+    WORKER_PIDS.append(gateway._rinfo().pid)
+
+
+def stop_workers() -> None:
+    """SIGTERM to each worker, so each stops its server now.
+
+    Left to xdist, a worker is asked to stop by message, interrupted 5 s later
+    with a SIGINT it ignores when run as a background job, and killed at 10 s:
+    a killed worker leaves its server running.
+    """
+    for pid in WORKER_PIDS:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

