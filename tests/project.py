@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -75,6 +76,15 @@ RECIPES: dict[str, list[str]] = {
     "merge": ["09_merge_heads/3_merge_heads.py"],
     "view": ["10_replace_view/1_create_view.py", "10_replace_view/2_replace_view.py"],
 }
+
+
+def sigint_as_in_a_terminal() -> None:
+    """A Popen preexec_fn: Ctrl-C's default back, as a command typed at a prompt has it.
+
+    A suite started as a background job (`pytest &`) ignores SIGINT, and its
+    children inherit that; a test that sends SIGINT would then see nothing happen.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 T = TypeVar("T")

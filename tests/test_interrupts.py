@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from project import PLACEHOLDER_HEAD, PROJECT_DIR, copy_project
+from project import PLACEHOLDER_HEAD, PROJECT_DIR, copy_project, sigint_as_in_a_terminal
 
 TESTS_DIR = PROJECT_DIR / "tests"
 BENCH = PROJECT_DIR / "bench" / "run.py"
@@ -171,6 +171,7 @@ def start(tmp_path: Path) -> Iterator[Callable[..., Started]]:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # our signals only; a group to send Ctrl-C to
+                preexec_fn=sigint_as_in_a_terminal,
             )
         started.append(Started(process, tmp, log))
         return started[-1]

@@ -26,6 +26,7 @@ from project import (
     install_revisions,
     python_executable,
     revision_ids,
+    sigint_as_in_a_terminal,
 )
 from sqlalchemy.engine import URL
 from stock import init_project
@@ -352,6 +353,7 @@ def test_an_interrupted_run_drops_its_scratch_database(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while not started.exists() and process.poll() is None and time.monotonic() < deadline:
