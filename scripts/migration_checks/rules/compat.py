@@ -1,0 +1,70 @@
+"""Rules about running code: drops and renames that pull a name from under it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..model import Finding
+from .revision import Revision, is_none, table_label
+
+VOLATILE_FUNCTIONS = {
+    "random",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "uuidv4",
+    "uuidv7",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+}
+
+
+CONCURRENT_KW = "postgresql_concurrently"
+NOT_VALID_KW = "postgresql_not_valid"
+
+
+def check_drop_column(rev: Revision) -> Iterator[Finding]:
+    """Code still running during the deploy selects the column and fails."""
+    for op in rev.upgrade("drop_column"):
+        if rev.existing(op):
+            column = op.name_arg("column_name") or "?"
+            yield rev.finding(
+                "drop-column", op, f"drops {table_label(op)}.{column}, which running code may read"
+            )
+
+
+def check_drop_table(rev: Revision) -> Iterator[Finding]:
+    """Code still running during the deploy queries the table and fails."""
+    for op in rev.upgrade("drop_table"):
+        if rev.existing(op):
+            yield rev.finding(
+                "drop-table", op, f"drops table {table_label(op)}, which running code may read"
+            )
+
+
+def check_rename_column(rev: Revision) -> Iterator[Finding]:
+    """The old name vanishes while old code still uses it."""
+    for op in rev.upgrade("alter_column"):
+        new_name = op.arg("new_column_name")
+        if new_name is not None and not is_none(new_name) and rev.existing(op):
+            old = op.name_arg("column_name") or "?"
+            yield rev.finding(
+                "rename-column", op, f"renames {table_label(op)}.{old} under running code"
+            )
+
+
+def check_rename_table(rev: Revision) -> Iterator[Finding]:
+    """As rename-column, unless a view keeps the old name working."""
+    views = {
+        statement.table
+        for _, statement in rev.statements(rev.ops.upgrade)
+        if statement.verb == "CREATE VIEW"
+    }
+    for op in rev.upgrade("rename_table"):
+        # A view under the old name keeps running code working: the safe way to rename.
+        if rev.existing(op) and op.table not in views:
+            yield rev.finding(
+                "rename-table", op, f"renames table {table_label(op)} under running code"
+            )

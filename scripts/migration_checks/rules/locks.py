@@ -1,0 +1,280 @@
+"""Rules about locks and rewrites on PostgreSQL: index builds, constraints, types, defaults."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from ..coltypes import is_in_place_change, is_json, parse_type
+from ..model import Finding
+from ..nodes import callee_name, is_false, is_true, keyword
+from .revision import Revision, index_label, is_none, read_column, table_label
+
+VOLATILE_FUNCTIONS = {
+    "random",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "uuidv4",
+    "uuidv7",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+}
+VOLATILE_CALL = re.compile(r"\b(" + "|".join(sorted(VOLATILE_FUNCTIONS)) + r")\s*\(", re.I)
+
+
+CONCURRENT_KW = "postgresql_concurrently"
+NOT_VALID_KW = "postgresql_not_valid"
+
+
+def volatile_default(expr: ast.expr | None) -> str | None:
+    """The volatile function a server_default calls, if any (now() is stable, so not here).
+
+    A plain string is a quoted literal (``server_default="random()"`` stores that
+    text), so only SQL in ``sa.text()``/``literal_column()`` or ``sa.func.*`` counts.
+    """
+    if expr is None or isinstance(expr, ast.Constant):
+        return None
+    if isinstance(expr, ast.Call) and callee_name(expr) in {"text", "literal_column"}:
+        sql = expr.args[0] if expr.args else None
+        if isinstance(sql, ast.Constant) and isinstance(sql.value, str):
+            match = VOLATILE_CALL.search(sql.value)
+            return f"{match.group(1)}()" if match else None
+        return None
+    for inner in ast.walk(expr):
+        name = callee_name(inner)
+        if name and name.lower() in VOLATILE_FUNCTIONS:
+            return f"{name}()"
+    return None
+
+
+def check_index_not_concurrent(rev: Revision) -> Iterator[Finding]:
+    """A plain CREATE INDEX holds SHARE: writes wait for the whole build."""
+    for op in rev.upgrade("create_index"):
+        if rev.existing(op) and not is_true(keyword(op.call, CONCURRENT_KW)):
+            yield rev.finding(
+                "index-not-concurrent",
+                op,
+                f"builds {index_label(op.name_arg('index_name'))} on {table_label(op)} without "
+                "CONCURRENTLY; writes to the table block until it finishes",
+            )
+    for op, column in rev.added_columns():
+        if column.index:
+            yield rev.finding(
+                "index-not-concurrent",
+                op,
+                f"Column(index=True) builds an index on {table_label(op)} without CONCURRENTLY",
+            )
+    for op, statement in rev.statements(rev.ops.upgrade):
+        if (
+            statement.verb == "CREATE INDEX"
+            and not statement.concurrently
+            and statement.table not in rev.created
+        ):
+            yield rev.finding(
+                "index-not-concurrent",
+                op,
+                f"CREATE INDEX on {statement.table} without CONCURRENTLY blocks writes",
+            )
+
+
+def check_drop_index_not_concurrent(rev: Revision) -> Iterator[Finding]:
+    """A plain DROP INDEX queues for ACCESS EXCLUSIVE behind running queries."""
+    created_indexes = {op.name_arg("index_name") for op in rev.upgrade("create_index")}
+    for op in rev.upgrade("drop_index"):
+        index = op.name_arg("index_name")
+        concurrent = is_true(keyword(op.call, CONCURRENT_KW))
+        if not concurrent and rev.existing(op) and index not in created_indexes:
+            yield rev.finding(
+                "drop-index-not-concurrent",
+                op,
+                f"drops {index_label(index)} without CONCURRENTLY (ACCESS EXCLUSIVE on the table)",
+            )
+    for op, statement in rev.statements(rev.ops.upgrade):
+        if statement.verb == "DROP INDEX" and not statement.concurrently:
+            yield rev.finding(
+                "drop-index-not-concurrent",
+                op,
+                f"DROP INDEX {statement.name} without CONCURRENTLY (ACCESS EXCLUSIVE)",
+            )
+
+
+def check_concurrently_outside_autocommit(rev: Revision) -> Iterator[Finding]:
+    """PostgreSQL rejects CONCURRENTLY inside a transaction block."""
+    ops = rev.ops.upgrade + rev.ops.downgrade
+    for op in ops:
+        if op.in_autocommit or op.name not in {"create_index", "drop_index"}:
+            continue
+        if is_true(keyword(op.call, CONCURRENT_KW)):
+            yield rev.finding(
+                "concurrently-outside-autocommit",
+                op,
+                f"{op.name}(postgresql_concurrently=True) in {op.function}() runs inside the "
+                "migration transaction, which PostgreSQL rejects",
+            )
+    for op, statement in rev.statements(ops):
+        if statement.concurrently and not op.in_autocommit:
+            yield rev.finding(
+                "concurrently-outside-autocommit",
+                op,
+                f"a CONCURRENTLY statement in {op.function}() runs inside the migration "
+                "transaction, which PostgreSQL rejects",
+            )
+
+
+def check_add_not_null_without_default(rev: Revision) -> Iterator[Finding]:
+    """Existing rows would be NULL, so the ALTER fails on a non-empty table."""
+    for op, column in rev.added_columns():
+        if column.not_null and column.server_default is None and column.generated is None:
+            yield rev.finding(
+                "add-not-null-without-default",
+                op,
+                f"adds NOT NULL column {table_label(op)}.{column.name or '?'} without a "
+                "server_default; existing rows make it fail",
+            )
+
+
+def check_set_not_null(rev: Revision) -> Iterator[Finding]:
+    """SET NOT NULL scans under ACCESS EXCLUSIVE unless a validated CHECK proves it."""
+    validated = {
+        statement.table
+        for _, statement in rev.statements(rev.ops.upgrade)
+        if statement.verb == "VALIDATE"
+    }
+    for op in rev.upgrade("alter_column"):
+        if not is_false(op.arg("nullable")) or is_false(keyword(op.call, "existing_nullable")):
+            continue
+        if rev.existing(op) and op.table not in validated:
+            column = op.name_arg("column_name") or "?"
+            yield rev.finding(
+                "set-not-null",
+                op,
+                f"SET NOT NULL on {table_label(op)}.{column} scans the table under "
+                "ACCESS EXCLUSIVE",
+            )
+
+
+def check_constraint_not_valid(rev: Revision) -> Iterator[Finding]:
+    """Validating existing rows while holding the ADD CONSTRAINT lock blocks writes."""
+    not_valid_names: set[str | None] = set()
+    for op in rev.upgrade("create_foreign_key", "create_check_constraint"):
+        if is_true(keyword(op.call, NOT_VALID_KW)):
+            if not op.in_autocommit:
+                not_valid_names.add(op.name_arg("constraint_name"))
+        elif rev.existing(op):
+            kind = "foreign key" if op.name == "create_foreign_key" else "CHECK constraint"
+            yield rev.finding(
+                "constraint-not-valid",
+                op,
+                f"adds a {kind} to {table_label(op)} without postgresql_not_valid=True; "
+                "the table is scanned while locked",
+            )
+    for op, column in rev.added_columns():
+        unvalidated = [
+            item
+            for item in column.foreign_keys + column.checks
+            if not is_true(keyword(item, NOT_VALID_KW))
+        ]
+        if unvalidated:
+            yield rev.finding(
+                "constraint-not-valid",
+                op,
+                f"add_column with {callee_name(unvalidated[0])}(...) adds a validated "
+                f"constraint to {table_label(op)}",
+            )
+    for op, statement in rev.statements(rev.ops.upgrade):
+        if statement.verb == "ADD CONSTRAINT" and statement.not_valid and not op.in_autocommit:
+            not_valid_names.add(statement.name)
+        if (
+            statement.verb == "VALIDATE"
+            and statement.name in not_valid_names
+            and not op.in_autocommit
+        ):
+            yield rev.finding(
+                "constraint-not-valid",
+                op,
+                f"validates {statement.name} in the transaction that added it, so the "
+                "lock from the ADD is held during the scan",
+            )
+
+
+def check_unique_constraint(rev: Revision) -> Iterator[Finding]:
+    """ADD UNIQUE builds its index under ACCESS EXCLUSIVE."""
+    for op in rev.upgrade("create_unique_constraint"):
+        if rev.existing(op):
+            yield rev.finding(
+                "unique-constraint",
+                op,
+                f"adds a unique constraint to {table_label(op)}; its index is built while "
+                "writes are blocked",
+            )
+    for op, column in rev.added_columns():
+        if column.unique and not column.index:
+            yield rev.finding(
+                "unique-constraint",
+                op,
+                f"Column(unique=True) adds a unique constraint to {table_label(op)}",
+            )
+
+
+def check_type_change_rewrite(rev: Revision) -> Iterator[Finding]:
+    """Type changes other than known widenings rewrite the table under ACCESS EXCLUSIVE."""
+    for op in rev.upgrade("alter_column"):
+        new = op.arg("type_")
+        if new is None or is_none(new) or not rev.existing(op):
+            continue
+        column = f"{table_label(op)}.{op.name_arg('column_name') or '?'}"
+        old_type, new_type = parse_type(keyword(op.call, "existing_type")), parse_type(new)
+        if old_type is None:
+            yield rev.finding(
+                "type-change-rewrite",
+                op,
+                f"changes the type of {column} without existing_type=, so a table rewrite "
+                "cannot be ruled out",
+            )
+        elif keyword(op.call, "postgresql_using") is not None:
+            yield rev.finding(
+                "type-change-rewrite", op, f"changes {column} with USING, which rewrites the table"
+            )
+        elif new_type is None or not is_in_place_change(old_type, new_type):
+            spelled = new_type.spelled if new_type else ast.unparse(new)
+            yield rev.finding(
+                "type-change-rewrite",
+                op,
+                f"changes {column} from {old_type.spelled} to {spelled}, which rewrites the table",
+            )
+
+
+def check_volatile_default(rev: Revision) -> Iterator[Finding]:
+    """A per-row default on a new column rewrites every existing row."""
+    for op, column in rev.added_columns():
+        volatile = volatile_default(column.server_default)
+        reason = f"a volatile default {volatile}" if volatile else column.generated
+        if reason:
+            yield rev.finding(
+                "volatile-default",
+                op,
+                f"adds {table_label(op)}.{column.name or '?'} with {reason}; every existing row is "
+                "rewritten under ACCESS EXCLUSIVE",
+            )
+
+
+def check_json_not_jsonb(rev: Revision) -> Iterator[Finding]:
+    """json lacks equality and GIN indexing; converting later is a rewrite."""
+    for op in rev.upgrade("add_column", "create_table", "alter_column"):
+        if op.name == "alter_column":
+            types = [op.arg("type_")]
+        else:
+            args = [op.arg("column")] if op.name == "add_column" else list(op.call.args[1:])
+            columns = [read_column(arg, op.scope) for arg in args]
+            types = [column.type_ for column in columns if column is not None]
+        for type_ in types:
+            if is_json(type_):
+                yield rev.finding(
+                    "json-not-jsonb",
+                    op,
+                    f"{ast.unparse(type_) if type_ else 'JSON'} is json, not jsonb, on PostgreSQL",
+                )
