@@ -23,7 +23,7 @@ from .nodes import (
     walk_without_definitions,
 )
 from .source import RevisionSource
-from .sqltext import read_sql
+from .sqlsource import read_sql
 
 Function = Literal["upgrade", "downgrade"]
 

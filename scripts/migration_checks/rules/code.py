@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 
 from ..model import Finding
-from ..sqltext import read_sql
+from ..sqlsource import read_sql
 from .revision import Revision
 
 VOLATILE_FUNCTIONS = {

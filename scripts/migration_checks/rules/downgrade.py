@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from ..model import Finding
 from ..nodes import normalise_table as table_key
-from ..sqltext import Statement, read_sql
+from ..sqlsource import read_sql
+from ..sqltext import Statement
 from ..walker import Op
 from .revision import Revision, read_column
 

@@ -10,7 +10,8 @@ from ..coltypes import type_name
 from ..model import Finding, make_finding
 from ..nodes import Scope, callee_name, is_false, is_true, keyword, literal_name
 from ..source import RevisionSource
-from ..sqltext import Statement, read_sql
+from ..sqlsource import read_sql
+from ..sqltext import Statement
 from ..walker import Op, Operations, collect_operations
 
 Check = Callable[["Revision"], Iterator[Finding]]
