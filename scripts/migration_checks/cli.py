@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .history import UnknownRevision
 from .model import RULES, Finding, InputError, doc_path
-from .rules import check_revision
+from .rules import check_revisions
 from .source import RevisionSource, collect_paths, display_path, load_revision
 from .suppress import apply_suppressions, read_suppressions
 
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep squawk's require-lock-timeout/require-statement-timeout (off by default: "
         "env.py sets both timeouts on the connection)",
     )
+    parser.add_argument(
+        "--since",
+        metavar="REV",
+        help="the revision production runs (id or unique prefix): tables created by the "
+        "revisions after it are new, so the lock rules leave them alone",
+    )
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     return parser
 
@@ -82,7 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_rules(args.format)
         return EXIT_CLEAN
     sources, input_errors = load_inputs(args.paths, Path.cwd())
-    findings = check_all(sources, args.sql, args.squawk_timeout_rules)
+    try:
+        findings = check_all(sources, args.sql, args.squawk_timeout_rules, args.since)
+    except UnknownRevision as error:
+        input_errors.append(InputError(f"--since {args.since}", 0, str(error)))
+        findings = []
     if input_errors:
         report_unusable_input(input_errors, findings, args.format, len(sources))
         return EXIT_INPUT
@@ -113,9 +124,11 @@ def report_unusable_input(
         print_findings(findings, output, file_count, sys.stderr)
 
 
-def check_all(sources: list[RevisionSource], sql: bool, timeout_rules: bool) -> list[Finding]:
+def check_all(
+    sources: list[RevisionSource], sql: bool, timeout_rules: bool, since: str | None = None
+) -> list[Finding]:
     """AST rules, then the optional SQL layer, then suppressions, sorted by place."""
-    findings = {source.display: check_revision(source) for source in sources}
+    findings = check_revisions(sources, since)
     linted: set[str] = set()
     if sql:
         from .sql_layer import run_sql_layer

@@ -9,6 +9,9 @@ else can be using an empty table that did not exist a moment ago.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..history import History, read_node
 from ..model import Finding
 from ..source import RevisionSource
 from .code import check_model_import, check_sql_string_formatting, check_transaction_control
@@ -31,7 +34,7 @@ from .locks import (
     check_unique_constraint,
     check_volatile_default,
 )
-from .revision import Check, Revision
+from .revision import Check, Project, Revision
 
 CHECKS: dict[str, Check] = {
     "drop-column": check_drop_column,
@@ -59,9 +62,42 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def check_revision(source: RevisionSource) -> list[Finding]:
-    """Run every AST rule on one revision."""
-    revision = Revision.build(source)
+def check_revisions(
+    sources: list[RevisionSource], since: str | None = None
+) -> dict[str, list[Finding]]:
+    """Run every AST rule on each revision; findings by the file's display path.
+
+    Raises UnknownRevision when ``since`` names no checked revision.
+    """
+    project = Project()
+    project.revisions = [Revision.build(source, project) for source in sources]
+    if since is not None:
+        project.revisions = _with_new_tables_since(project.revisions, since)
+    return {revision.source.display: _check(revision) for revision in project.revisions}
+
+
+def _with_new_tables_since(revisions: list[Revision], since: str) -> list[Revision]:
+    """Revisions after ``since`` also count the tables their ancestors after it created."""
+    nodes = {revision.source.display: read_node(revision.source) for revision in revisions}
+    history = History(node for node in nodes.values() if node is not None)
+    after = history.after(history.resolve(since))
+    created_by = {
+        node.id: revision.created
+        for revision, node in zip(revisions, nodes.values(), strict=True)
+        if node is not None
+    }
+    updated = []
+    for revision in revisions:
+        node = nodes[revision.source.display]
+        if node is not None and node.id in after:
+            earlier = history.ancestors(node.id) & after
+            new_tables = frozenset().union(*(created_by[rev] for rev in earlier))
+            revision = replace(revision, created=revision.created | new_tables)
+        updated.append(revision)
+    return updated
+
+
+def _check(revision: Revision) -> list[Finding]:
     findings = (finding for check in CHECKS.values() for finding in check(revision))
     # One report per problem: a statement chosen per dialect is read once per variant.
     return list(dict.fromkeys(findings))

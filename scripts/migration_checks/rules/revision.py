@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..coltypes import type_name
 from ..model import Finding, make_finding
@@ -95,18 +95,30 @@ def _generated_kind(
     return None
 
 
+class Project:
+    """Every revision checked in one run, for rules that look beyond one file."""
+
+    def __init__(self) -> None:
+        self.revisions: list[Revision] = []
+
+
 @dataclass(frozen=True)
 class Revision:
-    """A parsed revision with its operations, shared by every rule."""
+    """A parsed revision with its operations, shared by every rule.
+
+    ``created`` holds the tables nobody else can be using yet: those this
+    revision creates, plus (with --since) those created after the deployed head.
+    """
 
     source: RevisionSource
     ops: Operations
     created: frozenset[str]
+    project: Project = field(default_factory=Project, compare=False, repr=False)
 
     @classmethod
-    def build(cls, source: RevisionSource) -> Revision:
+    def build(cls, source: RevisionSource, project: Project | None = None) -> Revision:
         ops = collect_operations(source)
-        return cls(source, ops, frozenset(ops.created_tables))
+        return cls(source, ops, frozenset(ops.created_tables), project or Project())
 
     def finding(self, rule_id: str, op: Op | ast.AST, detail: str) -> Finding:
         """A finding at an operation (or any node), spanning all of its lines."""
