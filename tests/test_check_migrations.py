@@ -26,7 +26,7 @@ CHECKER = ROOT / "scripts" / "check_migrations.py"
 FIXTURES = Path(__file__).resolve().parent / "check_fixtures"
 DOC = ROOT / "references" / "checks.md"
 EXPECT = re.compile(r"#\s*expect(-below)?:\s*([a-z0-9:,\s-]+)$")
-FIXTURE_FILES = sorted(FIXTURES.glob("*/*.py"))
+FIXTURE_FILES = sorted(FIXTURES.rglob("*.py"))
 SQUAWK_PRESENT = (Path(sys.executable).parent / "squawk").is_file() or bool(shutil.which("squawk"))
 needs_squawk = pytest.mark.skipif(not SQUAWK_PRESENT, reason="squawk-cli is not installed")
 
@@ -108,12 +108,19 @@ def fixture_results(rules: dict[str, dict]) -> dict[Path, set[tuple[int, str]]]:
     return results
 
 
-@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def fixture_rule(path: Path) -> str:
+    """The rule a fixture is for: its first folder (a sqlite/ folder below it is a history)."""
+    return path.relative_to(FIXTURES).parts[0]
+
+
+@pytest.mark.parametrize(
+    "path", FIXTURE_FILES, ids=lambda p: str(p.relative_to(FIXTURES).with_suffix(""))
+)
 def test_fixture_reports_exactly_its_expected_findings(path: Path, fixture_results) -> None:
     found = fixture_results.get(path.resolve(), set())
     expected = expected_findings(path)
     if path.name.startswith("bad_"):
-        assert path.parent.name in {rule for _, rule in expected}, "bad fixture expects its rule"
+        assert fixture_rule(path) in {rule for _, rule in expected}, "bad fixture expects its rule"
     else:
         assert not expected, "good fixtures expect no findings"
     assert found == expected
@@ -134,7 +141,7 @@ def test_every_rule_has_bad_and_good_fixtures(rules: dict[str, dict]) -> None:
         if not list((FIXTURES / rule).glob(f"{kind}_*.py"))
     ]
     assert not missing, f"rules without fixtures: {missing}"
-    stray = sorted({path.parent.name for path in FIXTURE_FILES} - set(rules))
+    stray = sorted({fixture_rule(path) for path in FIXTURE_FILES} - set(rules))
     assert not stray, f"fixture folders that name no rule: {stray}"
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import textwrap
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +18,9 @@ from .source import RevisionSource, collect_paths, display_path, load_revision
 from .suppress import apply_suppressions, read_suppressions
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+# Room for a few thousand nested calls: a chain of helpers, each walked in turn.
+DEEP_RECURSION = 20_000
+DEEP_STACK_BYTES = 256 * 1024 * 1024
 
 DESCRIPTION = """\
 Check Alembic revision files for operations that lock or break a production
@@ -83,14 +87,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the checker; the return value is the process exit code."""
+    """Run the checker; the return value is the process exit code.
+
+    Revisions can nest helper calls deeply; the walk runs in a thread with room
+    for that, so a deep but valid file is checked rather than reported unusable.
+    """
+    outcome: list[int] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(run(argv))
+        except BaseException as exc:  # re-raised in the main thread: SystemExit from argparse
+            failure.append(exc)
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), DEEP_RECURSION))
+    threading.stack_size(DEEP_STACK_BYTES)
+    worker = threading.Thread(target=work, name="check-migrations")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def run(argv: Sequence[str] | None) -> int:
+    """Parse the arguments, check, print; the exit code."""
     args = build_parser().parse_args(argv)
     if args.list_rules:
         print_rules(args.format)
         return EXIT_CLEAN
     sources, input_errors = load_inputs(args.paths, Path.cwd())
     try:
-        findings = check_all(sources, args.sql, args.squawk_timeout_rules, args.since)
+        findings = check_all(sources, args.sql, args.squawk_timeout_rules, args.since, input_errors)
     except UnknownRevision as error:
         input_errors.append(InputError(f"--since {args.since}", 0, str(error)))
         findings = []
@@ -125,10 +154,19 @@ def report_unusable_input(
 
 
 def check_all(
-    sources: list[RevisionSource], sql: bool, timeout_rules: bool, since: str | None = None
+    sources: list[RevisionSource],
+    sql: bool,
+    timeout_rules: bool,
+    since: str | None = None,
+    errors: list[InputError] | None = None,
 ) -> list[Finding]:
-    """AST rules, then the optional SQL layer, then suppressions, sorted by place."""
-    findings = check_revisions(sources, since)
+    """AST rules, then the optional SQL layer, then suppressions, sorted by place.
+
+    Files the rules cannot follow are appended to ``errors``.
+    """
+    findings, unusable = check_revisions(sources, since)
+    if errors is not None:
+        errors.extend(unusable)
     linted: set[str] = set()
     if sql:
         from .sql_layer import run_sql_layer

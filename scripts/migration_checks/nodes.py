@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 
 Scope = dict[str, ast.expr]
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def callee_name(node: ast.AST) -> str | None:
@@ -71,18 +72,18 @@ def collect_assignments(body: list[ast.stmt]) -> Scope:
 
 
 def walk_without_definitions(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Every node of a block in source order, without entering nested functions or classes."""
-    for statement in body:
-        yield from _walk(statement)
+    """Every node of a block in source order, without entering nested functions or classes.
 
-
-def _walk(node: ast.AST) -> Iterator[ast.AST]:
-    yield node
-    for child in ast.iter_child_nodes(node):
-        if not isinstance(
-            child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
-        ):
-            yield from _walk(child)
+    Iterative, so an expression of a thousand ``+`` terms does not exhaust the stack.
+    """
+    pending: list[ast.AST] = list(reversed(body))
+    while pending:
+        node = pending.pop()
+        yield node
+        children = [
+            child for child in ast.iter_child_nodes(node) if not isinstance(child, DEFINITIONS)
+        ]
+        pending.extend(reversed(children))
 
 
 def statement_spans(tree: ast.Module) -> list[tuple[int, int]]:

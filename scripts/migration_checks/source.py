@@ -67,7 +67,8 @@ def _files_under(root: Path) -> list[Path]:
 def load_revision(path: Path, display: str) -> RevisionSource:
     """Parse one file and confirm it is an Alembic revision (revision id and upgrade())."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark is valid Python source, and alembic loads such files.
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(display, 1, f"not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:

@@ -13,6 +13,7 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from .dialects import GuardReader
 from .nodes import (
     Scope,
     callee_name,
@@ -22,8 +23,10 @@ from .nodes import (
     normalise_table,
     walk_without_definitions,
 )
+from .orm import mapped_tables, orm_bulk_write, orm_loop_writes
 from .source import RevisionSource
 from .sqlsource import read_sql
+from .sqltext import Statement
 
 Function = Literal["upgrade", "downgrade"]
 
@@ -85,6 +88,10 @@ class Op:
     loop: int = 0  # the innermost for/while around the call (0: none)
     receiver: str | None = None  # ``bind`` in ``bind.execute(...)``
     own_connection: OwnConnection | None = None  # when the receiver is one
+    # Alembic's transaction this op runs in: autocommit_block() ends one and starts another.
+    segment: int = 0
+    # What an ORM write does, for ops that have no SQL argument (name "orm_write").
+    statement: Statement | None = None
 
     @property
     def in_loop(self) -> bool:
@@ -134,10 +141,13 @@ class _Walker:
     """Collects Op records from one function, following module-level helpers."""
 
     def __init__(self, source: RevisionSource) -> None:
-        self.op_names = _op_aliases(source.tree)
-        self.module_scope = collect_assignments(
-            [node for node in source.tree.body if not isinstance(node, ast.FunctionDef)]
-        )
+        self.op_names, self.op_functions = _op_aliases(source.tree)
+        self.module_scope = {
+            **mapped_tables(source.tree),
+            **collect_assignments(
+                [node for node in source.tree.body if not isinstance(node, ast.FunctionDef)]
+            ),
+        }
         self.helpers = {
             node.name: node
             for node in source.tree.body
@@ -145,6 +155,7 @@ class _Walker:
         }
         self.ops: list[Op] = []
         self.active: list[str] = []
+        self.segment = 0
 
     def function(self, node: ast.FunctionDef, label: Function) -> list[Op]:
         self.ops = []
@@ -157,20 +168,58 @@ class _Walker:
         self._block(node.body, ctx, scope)
         self.active.pop()
 
-    def _block(self, body: list[ast.stmt], ctx: _Context, scope: Scope) -> None:
-        for statement in body:
-            self._statement(statement, ctx, scope)
+    def _block(self, body: list[ast.stmt], ctx: _Context, scope: Scope) -> bool:
+        """Walk a block; True when it certainly leaves the function on PostgreSQL."""
+        return any(self._statement(statement, ctx, scope) for statement in body)
 
-    def _statement(self, node: ast.stmt, ctx: _Context, scope: Scope) -> None:
+    def _statement(self, node: ast.stmt, ctx: _Context, scope: Scope) -> bool:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            return
+            return False
         if isinstance(node, ast.With | ast.AsyncWith):
-            self._with(node, ctx, scope)
-            return
+            return self._with(node, ctx, scope)
+        if isinstance(node, ast.If):
+            return self._if(node, ctx, scope)
+        if isinstance(node, ast.For | ast.AsyncFor):
+            self._orm_writes(node, ctx, scope)  # the loop as a whole: one transaction's writes
         if isinstance(node, ast.For | ast.AsyncFor | ast.While):
             ctx = replace(ctx, loop=id(node))
         for _, value in ast.iter_fields(node):
             self._field(value, ctx, scope)
+        return isinstance(node, ast.Return | ast.Raise)
+
+    def _if(self, node: ast.If, ctx: _Context, scope: Scope) -> bool:
+        """A dialect guard decided for PostgreSQL walks only the branch that runs there."""
+        self._expression(node.test, ctx, scope)
+        decided = GuardReader(scope, self.helpers).value(node.test)
+        if decided is True:
+            return self._block(node.body, ctx, scope)
+        if decided is False:
+            return self._block(node.orelse, ctx, scope)
+        self._block(node.body, ctx, scope)
+        self._block(node.orelse, ctx, scope)
+        return False
+
+    def _orm_writes(self, loop: ast.For | ast.AsyncFor, ctx: _Context, scope: Scope) -> None:
+        """Rows a loop changes through the ORM, recorded as one UPDATE per table."""
+        added: dict[str, str] = {}
+        for op in self.ops:
+            if op.table and op.name in {"add_column", "alter_column"}:
+                column = op.arg("column") if op.name == "add_column" else None
+                if isinstance(column, ast.Name):
+                    column = scope.get(column.id)
+                if isinstance(column, ast.Call) and column.args:
+                    name = literal_name(column.args[0], scope)
+                else:
+                    name = op.name_arg("column_name")
+                if name:
+                    added[name.lower()] = op.table
+        for assignment, table, filtered, by_id in orm_loop_writes(loop, scope, added):
+            marker = ast.Call(func=ast.Name(id="orm_write", ctx=ast.Load()), args=[], keywords=[])
+            statement = Statement("UPDATE", table=table, has_where=filtered, bounded=by_id)
+            self._record(
+                "orm_write", ast.copy_location(marker, assignment), ctx, scope, None, False,
+                statement=statement,
+            )  # fmt: skip
 
     def _field(self, value: object, ctx: _Context, scope: Scope) -> None:
         """Visit the expressions and nested blocks of a compound or simple statement."""
@@ -184,15 +233,17 @@ class _Walker:
             for item in value:
                 self._field(item, ctx, scope)
 
-    def _with(self, node: ast.With | ast.AsyncWith, ctx: _Context, scope: Scope) -> None:
+    def _with(self, node: ast.With | ast.AsyncWith, ctx: _Context, scope: Scope) -> bool:
         """batch_alter_table() binds an alias to a table; autocommit_block() leaves the txn;
         ``x.connect()`` / ``x.begin()`` bind a connection of the revision's own."""
         inner = ctx
+        autocommit = False
         for item in node.items:
             expr = item.context_expr
             name = callee_name(expr)
             if name == "autocommit_block":
                 inner = replace(inner, autocommit=True)
+                autocommit = not ctx.autocommit
             elif name in {"connect", "begin"} and isinstance(item.optional_vars, ast.Name):
                 own = OwnConnection(item.optional_vars.id, name, ctx.loop)
                 inner = replace(inner, connections=(*inner.connections, own))
@@ -205,7 +256,12 @@ class _Walker:
                     inner = replace(inner, batches=(*inner.batches, (alias, table)))
             else:
                 self._expression(expr, ctx, scope)
-        self._block(node.body, inner, scope)
+        if autocommit:  # the block commits Alembic's transaction; a new one follows it
+            self.segment += 1
+        leaves = self._block(node.body, inner, scope)
+        if autocommit:
+            self.segment += 1
+        return leaves
 
     def _expression(self, node: ast.expr, ctx: _Context, scope: Scope) -> None:
         """Every call inside an expression, nested calls included."""
@@ -219,12 +275,17 @@ class _Walker:
         if isinstance(func, ast.Name) and func.id in self.helpers and func.id not in self.active:
             self._run(self.helpers[func.id], ctx)
             return
+        if isinstance(func, ast.Name) and func.id in self.op_functions:
+            self._record(self.op_functions[func.id], call, ctx, scope, None, False)
+            return
         if not isinstance(func, ast.Attribute):
             return
         method = func.attr
-        base = func.value.id if isinstance(func.value, ast.Name) else None
+        base = func.value.id if isinstance(func.value, ast.Name) else _dotted(func.value)
         is_batch, batch_table = ctx.batch_table(base) if base else (False, None)
-        if (base in self.op_names or is_batch) and method in OP_PARAMS:
+        if method in {"update", "delete"} and (statement := orm_bulk_write(call, scope)):
+            self._record("orm_write", call, ctx, scope, None, False, statement=statement)
+        elif (base in self.op_names or is_batch) and method in OP_PARAMS:
             self._record(method, call, ctx, scope, batch_table if is_batch else None, is_batch)
         elif method in EXECUTE_METHODS:
             self._record("execute", call, ctx, scope, batch_table, is_batch, base)
@@ -240,6 +301,7 @@ class _Walker:
         batch_table: str | None,
         batch: bool,
         receiver: str | None = None,
+        statement: Statement | None = None,
     ) -> None:
         """Store one operation; outside a batch block its table comes from its arguments."""
         op = Op(
@@ -253,20 +315,52 @@ class _Walker:
             loop=ctx.loop,
             receiver=receiver,
             own_connection=ctx.own_connection(receiver),
+            segment=self.segment,
+            statement=statement,
         )
-        if not batch:
+        if statement is not None:
+            op = replace(op, table=statement.table)
+        elif not batch:
             table = next((op.name_arg(p) for p in TABLE_PARAMS if op.arg(p) is not None), None)
             op = replace(op, table=table)
         self.ops.append(op)
 
 
-def _op_aliases(tree: ast.Module) -> set[str]:
-    """Names bound to ``alembic.op`` (``from alembic import op as x``); "op" by default."""
+def _op_aliases(tree: ast.Module) -> tuple[set[str], dict[str, str]]:
+    """Names bound to ``alembic.op``, and names bound to its functions.
+
+    ``op`` by default; ``from alembic import op as x``, ``import alembic.op as x``
+    and a plain ``import alembic`` (then ``alembic.op.drop_column``) add module
+    names; ``from alembic.op import drop_column [as x]`` binds a function.
+    """
     names = {"op"}
+    functions: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == "alembic":
             names.update(alias.asname or alias.name for alias in node.names if alias.name == "op")
-    return names
+        elif isinstance(node, ast.ImportFrom) and node.module == "alembic.op":
+            for alias in node.names:
+                if alias.name in OP_PARAMS:
+                    functions[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "alembic.op":
+                    names.add(alias.asname or "alembic.op")
+                elif alias.name == "alembic" and alias.asname:
+                    names.add(f"{alias.asname}.op")
+    names.add("alembic.op")
+    return names, functions
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``alembic.op`` for the expression ``alembic.op``; None for anything but names."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ else can be using an empty table that did not exist a moment ago.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
+from ..dialects import sqlite_only
 from ..history import History, read_node
-from ..model import Finding
+from ..model import Finding, InputError
 from ..source import RevisionSource
 from .code import check_model_import, check_sql_string_formatting, check_transaction_control
 from .compat import check_drop_column, check_drop_table, check_rename_column, check_rename_table
@@ -62,18 +64,53 @@ CHECKS: dict[str, Check] = {
 }
 
 
+# Rules about PostgreSQL's locks and types: a revision that only runs on SQLite skips them.
+POSTGRESQL_ONLY = {
+    "index-not-concurrent",
+    "drop-index-not-concurrent",
+    "concurrently-outside-autocommit",
+    "set-not-null",
+    "constraint-not-valid",
+    "unique-constraint",
+    "type-change-rewrite",
+    "volatile-default",
+    "json-not-jsonb",
+    "backfill-with-ddl",
+    "unbatched-dml",
+}
+
+
 def check_revisions(
     sources: list[RevisionSource], since: str | None = None
-) -> dict[str, list[Finding]]:
-    """Run every AST rule on each revision; findings by the file's display path.
+) -> tuple[dict[str, list[Finding]], list[InputError]]:
+    """Run every AST rule on each revision: findings by display path, and unusable files.
 
+    A file nested too deeply to follow (Python's recursion limit) is reported
+    as unusable rather than crashing the run for every other file.
     Raises UnknownRevision when ``since`` names no checked revision.
     """
     project = Project()
-    project.revisions = [Revision.build(source, project) for source in sources]
+    errors: list[InputError] = []
+    for source in sources:
+        try:
+            project.revisions.append(Revision.build(source, project))
+        except RecursionError:
+            errors.append(_too_deep(source))
     if since is not None:
         project.revisions = _with_new_tables_since(project.revisions, since)
-    return {revision.source.display: _check(revision) for revision in project.revisions}
+    findings: dict[str, list[Finding]] = {source.display: [] for source in sources}
+    for revision in project.revisions:
+        try:
+            findings[revision.source.display] = _check(revision)
+        except RecursionError:
+            errors.append(_too_deep(revision.source))
+    return findings, errors
+
+
+def _too_deep(source: RevisionSource) -> InputError:
+    return InputError(
+        source.display, 1, "nested too deeply for the checker to follow; review it by hand"
+    )
 
 
 def _with_new_tables_since(revisions: list[Revision], since: str) -> list[Revision]:
@@ -98,6 +135,32 @@ def _with_new_tables_since(revisions: list[Revision], since: str) -> list[Revisi
 
 
 def _check(revision: Revision) -> list[Finding]:
-    findings = (finding for check in CHECKS.values() for finding in check(revision))
-    # One report per problem: a statement chosen per dialect is read once per variant.
-    return list(dict.fromkeys(findings))
+    skipped = POSTGRESQL_ONLY if sqlite_only(revision.source) else set()
+    findings = (
+        finding
+        for rule, check in CHECKS.items()
+        if rule not in skipped
+        for finding in check(revision)
+    )
+    return _one_per_line(findings)
+
+
+def _one_per_line(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per rule and line: two statements in one execute() are one place to fix.
+
+    The first message is kept; it says how many more the line has. A statement
+    chosen per dialect, read once per variant, gives identical findings: one.
+    """
+    kept: dict[tuple[int, str], list[Finding]] = {}
+    for finding in findings:
+        same = kept.setdefault((finding.line, finding.rule), [])
+        if finding not in same:
+            same.append(finding)
+    merged = []
+    for first, *more in kept.values():
+        if more:
+            extra = f"; and {len(more)} more on this line"
+            message = first.message.replace(" (see ", f"{extra} (see ", 1)
+            first = replace(first, message=message)
+        merged.append(first)
+    return merged

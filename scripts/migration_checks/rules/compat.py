@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..model import Finding
-from .revision import Revision, is_none, table_label
+from ..nodes import normalise_table as table_key
+from .revision import Revision, is_none, read_column, table_label
 
 VOLATILE_FUNCTIONS = {
     "random",
@@ -45,13 +46,28 @@ def check_drop_table(rev: Revision) -> Iterator[Finding]:
 
 
 def check_rename_column(rev: Revision) -> Iterator[Finding]:
-    """The old name vanishes while old code still uses it."""
-    for op in rev.upgrade("alter_column"):
+    """The old name vanishes while old code still uses it.
+
+    A column added earlier in the same upgrade is not one running code reads: renaming
+    it is the last step of a swap (add a temporary column, fill it, drop the old one,
+    rename), and the drop is what drop-column reports.
+    """
+    added: set[tuple[str | None, str | None]] = set()
+    for op in rev.ops.upgrade:
+        if op.name == "add_column":
+            column = read_column(op.arg("column"), op.scope)
+            if column is not None and column.name:
+                added.add((op.table, table_key(column.name)))
+            continue
+        if op.name != "alter_column":
+            continue
         new_name = op.arg("new_column_name")
-        if new_name is not None and not is_none(new_name) and rev.existing(op):
-            old = op.name_arg("column_name") or "?"
+        old = op.name_arg("column_name")
+        if new_name is None or is_none(new_name) or not rev.existing(op):
+            continue
+        if (op.table, old) not in added:
             yield rev.finding(
-                "rename-column", op, f"renames {table_label(op)}.{old} under running code"
+                "rename-column", op, f"renames {table_label(op)}.{old or '?'} under running code"
             )
 
 

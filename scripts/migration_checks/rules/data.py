@@ -5,22 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..model import Finding
+from ..sqltext import Statement
 from ..walker import Op
 from .revision import Revision
-
-VOLATILE_FUNCTIONS = {
-    "random",
-    "gen_random_uuid",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuidv4",
-    "uuidv7",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-}
-
 
 DDL_OPS = {
     "add_column",
@@ -38,51 +25,88 @@ DDL_OPS = {
 }
 
 
-def _tables_with_ddl_in_transaction(rev: Revision) -> set[str | None]:
-    """Tables whose schema upgrade() changes inside Alembic's transaction."""
-    in_transaction = [op for op in rev.ops.upgrade if not op.in_autocommit]
-    ddl_tables = {op.table for op in in_transaction if op.name in DDL_OPS and op.table}
-    ddl_tables.update(
-        statement.table
-        for _, statement in rev.statements(in_transaction)
-        if statement.verb in {"ALTER TABLE", "ADD CONSTRAINT", "CREATE INDEX", "DROP COLUMN"}
-        and statement.table
-    )
-    return ddl_tables - rev.created
+class DdlLocks:
+    """Where upgrade() changes a table's schema inside Alembic's transaction.
+
+    A lock taken by DDL lasts until that transaction commits, so DML on the
+    table is slowed only when it comes after the DDL and before the commit:
+    in the same segment between autocommit blocks. Tables nobody else uses yet
+    (``rev.created``) hold no lock worth reporting.
+    """
+
+    def __init__(self, rev: Revision) -> None:
+        self.position = {id(op): index for index, op in enumerate(rev.ops.upgrade)}
+        # table -> (op position, statement position in the op, segment) of each DDL on it
+        self.places: dict[str, list[tuple[int, int, int]]] = {}
+        for op in rev.ops.upgrade:
+            if op.in_autocommit:
+                continue
+            tables: list[tuple[int, str | None]] = []
+            if op.name in DDL_OPS:
+                tables.append((0, op.table))
+            elif op.name == "execute":
+                tables.extend(
+                    (number, statement.table)
+                    for number, statement in enumerate(op_statements(rev, op))
+                    if statement.ddl
+                )
+            for number, table in tables:
+                if table and table not in rev.created:
+                    place = (self.position[id(op)], number, op.segment)
+                    self.places.setdefault(table, []).append(place)
+
+    def held(self, op: Op, number: int, table: str | None) -> bool:
+        """DML at ``op`` (its ``number``th statement) runs after DDL on ``table``, uncommitted."""
+        if op.in_autocommit or table is None:
+            return False
+        here = (self.position[id(op)], number)
+        return any(
+            segment == op.segment and (position, index) < here
+            for position, index, segment in self.places.get(table, ())
+        )
 
 
-def _holds_ddl_lock(rev: Revision, op: Op, table: str | None) -> bool:
-    """DML in the transaction that changed its table's schema (backfill-with-ddl's case)."""
-    return not op.in_autocommit and table in _tables_with_ddl_in_transaction(rev)
+def op_statements(rev: Revision, op: Op) -> list[Statement]:
+    """The statements one operation runs, in order."""
+    return [statement for _, statement in rev.statements([op])]
+
+
+def _dml(rev: Revision) -> Iterator[tuple[Op, int, Statement]]:
+    """Each UPDATE/DELETE of upgrade(), with its position within its operation."""
+    for op in rev.ops.upgrade:
+        for number, statement in enumerate(op_statements(rev, op)):
+            if statement.verb in {"UPDATE", "DELETE"}:
+                yield op, number, statement
 
 
 def check_backfill_with_ddl(rev: Revision) -> Iterator[Finding]:
     """DML after DDL in one transaction keeps the DDL lock for the whole backfill."""
+    locks = DdlLocks(rev)
     reported: set[int] = set()
-    for op, statement in rev.statements(rev.ops.upgrade):
-        table = statement.table
-        if statement.verb not in {"UPDATE", "DELETE"} or id(op) in reported:
-            continue
-        if _holds_ddl_lock(rev, op, table):
+    for op, number, statement in _dml(rev):
+        if id(op) not in reported and locks.held(op, number, statement.table):
             reported.add(id(op))
             yield rev.finding(
                 "backfill-with-ddl",
                 op,
-                f"{statement.verb} on {table} runs in the transaction that changes its schema, "
-                "so the DDL lock is held for the whole backfill",
+                f"{statement.verb} on {statement.table} runs after DDL on that table in the "
+                "same transaction, so the DDL lock is held for the whole backfill",
             )
 
 
 def check_unbatched_dml(rev: Revision) -> Iterator[Finding]:
     """Row locks last until commit: one big statement, or batches that never commit."""
-    for op, statement in rev.statements(rev.ops.upgrade):
-        if statement.verb not in {"UPDATE", "DELETE"} or statement.table in rev.created:
+    locks = DdlLocks(rev)
+    reported: set[int] = set()
+    for op, number, statement in _dml(rev):
+        if statement.table in rev.created or id(op) in reported:
             continue
         # One bounded or parameterized statement per loop iteration is a batch.
         in_batches = op.in_loop and (statement.bounded or statement.parameterized)
-        if in_batches and _holds_ddl_lock(rev, op, statement.table):
+        if in_batches and locks.held(op, number, statement.table):
             continue  # backfill-with-ddl reports it, with the same fix
         if in_batches and not _commits_each_batch(rev, op):
+            reported.add(id(op))
             yield rev.finding(
                 "unbatched-dml",
                 op,
@@ -90,11 +114,15 @@ def check_unbatched_dml(rev: Revision) -> Iterator[Finding]:
                 "transaction: every batch keeps its row locks until the migration commits",
             )
         elif not in_batches and not statement.bounded:
+            reported.add(id(op))
             scope = "every row" if not statement.has_where else "every matching row"
+            how = (
+                "through the ORM in one transaction"
+                if op.name == "orm_write"
+                else ("in one statement")
+            )
             yield rev.finding(
-                "unbatched-dml",
-                op,
-                f"{statement.verb} on {statement.table} touches {scope} in one statement",
+                "unbatched-dml", op, f"{statement.verb} on {statement.table} touches {scope} {how}"
             )
 
 

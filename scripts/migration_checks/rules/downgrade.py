@@ -52,7 +52,7 @@ def check_empty_downgrade(rev: Revision) -> Iterator[Finding]:
 def _changes_schema(rev: Revision) -> bool:
     """op.* DDL, DDL in execute(), or SQL the checker cannot read; data-only changes are not."""
     for op in rev.ops.upgrade:
-        if op.name in {"commit", "rollback", "bulk_insert"}:
+        if op.name in {"commit", "rollback", "bulk_insert", "orm_write"}:
             continue
         if op.name != "execute":
             return True

@@ -142,7 +142,9 @@ class Revision:
     def statements(self, ops: list[Op]) -> Iterator[tuple[Op, Statement]]:
         """Every SQL statement passed to execute(), with the op that runs it."""
         for op in ops:
-            if op.name == "execute":
+            if op.statement is not None:
+                yield op, op.statement
+            elif op.name == "execute":
                 for statement in read_sql(op.arg("sqltext"), op.scope).statements():
                     yield op, statement
 
