@@ -14,14 +14,35 @@ from dataclasses import dataclass
 from .nodes import Scope, callee_name, literal_name, normalise_table
 from .sqltext import Statement, classify, split_statements
 
+# Operators that keep integers numeric: the result prints as digits (or a float), never SQL.
+ARITHMETIC = (
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.LShift,
+    ast.RShift,
+    ast.BitAnd,
+    ast.BitOr,
+    ast.BitXor,
+)
+
 
 @dataclass(frozen=True)
 class SqlSource:
-    """The SQL an expression evaluates to, as far as it can be read statically."""
+    """The SQL an expression evaluates to, as far as it can be read statically.
+
+    ``values`` holds the Python expressions formatted into the text, so a rule
+    can tell an inserted constant from an inserted string.
+    """
 
     text: str | None = None
     formatted: bool = False
     core: Statement | None = None
+    values: tuple[ast.expr, ...] = ()
 
     def statements(self) -> list[Statement]:
         """Statements of the literal text, or the Core construct's single statement."""
@@ -41,7 +62,8 @@ def read_sql(node: ast.expr | None, scope: Scope, depth: int = 0) -> SqlSource:
     if isinstance(node, ast.Name):
         return read_sql(scope.get(node.id), scope, depth + 1)
     if isinstance(node, ast.JoinedStr):
-        return SqlSource(text=_joined_text(node), formatted=_has_placeholder(node))
+        values = _formatted_values(node)
+        return SqlSource(text=_joined_text(node), formatted=bool(values), values=values)
     if isinstance(node, ast.BinOp):
         return _binop_sql(node, scope, depth)
     if isinstance(node, ast.Call):
@@ -64,6 +86,7 @@ def _subscript_sql(node: ast.Subscript, scope: Scope, depth: int) -> SqlSource:
     return SqlSource(
         text=";\n".join(source.text or "" for source in sources),
         formatted=any(source.formatted for source in sources),
+        values=tuple(value for source in sources for value in source.values),
     )
 
 
@@ -74,22 +97,39 @@ def _joined_text(node: ast.JoinedStr) -> str:
     )
 
 
-def _has_placeholder(node: ast.JoinedStr) -> bool:
-    return any(isinstance(part, ast.FormattedValue) for part in node.values)
+def _formatted_values(node: ast.JoinedStr) -> tuple[ast.expr, ...]:
+    """The expressions of an f-string's placeholders, those of a ``{x:{width}}`` spec included."""
+    values: list[ast.expr] = []
+    for part in node.values:
+        if isinstance(part, ast.FormattedValue):
+            values.append(part.value)
+            if isinstance(part.format_spec, ast.JoinedStr):
+                values.extend(_formatted_values(part.format_spec))
+    return tuple(values)
 
 
 def _binop_sql(node: ast.BinOp, scope: Scope, depth: int) -> SqlSource:
     """``"..." % args`` is formatting; ``"a" + b`` is formatting unless both sides are constant."""
     left = read_sql(node.left, scope, depth + 1)
     if isinstance(node.op, ast.Mod) and left.text is not None:
-        return SqlSource(text=left.text, formatted=True)
+        args = node.right
+        if isinstance(args, ast.Tuple):
+            inserted: tuple[ast.expr, ...] = tuple(args.elts)
+        elif isinstance(args, ast.Dict):
+            inserted = tuple(args.values)
+        else:
+            inserted = (args,)
+        return SqlSource(text=left.text, formatted=True, values=left.values + inserted)
     if isinstance(node.op, ast.Add):
         right = read_sql(node.right, scope, depth + 1)
         if left.text is None and right.text is None:
             return SqlSource()
         text = (left.text or "x") + (right.text or "x")
         formatted = left.formatted or right.formatted or left.text is None or right.text is None
-        return SqlSource(text=text, formatted=formatted)
+        values = left.values + right.values
+        for side, read in ((node.left, left), (node.right, right)):
+            values += (side,) if read.text is None else ()
+        return SqlSource(text=text, formatted=formatted, values=values)
     return SqlSource()
 
 
@@ -101,7 +141,10 @@ def _call_sql(node: ast.Call, scope: Scope, depth: int) -> SqlSource:
         return read_sql(node.args[0], scope, depth + 1)
     if isinstance(func, ast.Attribute) and name == "format":
         inner = read_sql(func.value, scope, depth + 1)
-        return SqlSource(text=inner.text, formatted=inner.text is not None)
+        if inner.text is None:
+            return SqlSource()
+        inserted = tuple(node.args) + tuple(item.value for item in node.keywords)
+        return SqlSource(text=inner.text, formatted=True, values=inner.values + inserted)
     if isinstance(func, ast.Attribute) and name in {"bindparams", "columns", "execution_options"}:
         return read_sql(func.value, scope, depth + 1)
     core = read_core_dml(node, scope, depth)
@@ -174,3 +217,144 @@ def _uses_variables(call: ast.Call, scope: Scope) -> bool:
             ):
                 return True
     return False
+
+
+def formats_only_integers(source: SqlSource, tree: ast.Module) -> bool:
+    """Every value formatted into the SQL is an integer computed from integer literals.
+
+    Such a value prints as digits, so it can neither break quoting nor inject
+    SQL: ``BATCH = 1000`` then ``f"... LIMIT {BATCH}"`` or ``{BATCH * 2}``. A name
+    counts only when every binding it has in its scope assigns such an integer
+    (``offset = 0`` and ``offset += BATCH`` included); a loop variable, an
+    argument, a string or a call does not.
+    """
+    if not source.values:
+        return False
+    integers = _Integers(tree)
+    return all(integers.is_integer(value) for value in source.values)
+
+
+Binding = ast.expr | ast.AugAssign | None  # None: bound some other way (loop, import, ...)
+
+
+class _Integers:
+    """Which expressions of one module are integers built only from integer literals."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self.parents = {
+            id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)
+        }
+        self.declared_global = {
+            name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names
+        }
+        self.cache: dict[int, dict[str, list[Binding]]] = {}
+
+    def is_integer(self, node: ast.expr, seen: frozenset[tuple[int, str]] = frozenset()) -> bool:
+        if isinstance(node, ast.Constant):
+            return type(node.value) is int
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Invert):
+            return self.is_integer(node.operand, seen)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ARITHMETIC):
+            return self.is_integer(node.left, seen) and self.is_integer(node.right, seen)
+        if isinstance(node, ast.Name) and id(node) in self.parents:
+            return self._integer_name(node, seen)
+        return False
+
+    def _integer_name(self, node: ast.Name, seen: frozenset[tuple[int, str]]) -> bool:
+        """Resolve the name the way Python does, then require every binding to be an integer."""
+        for scope in self._scopes(node):
+            bindings = self._bindings(scope).get(node.id)
+            if bindings is None:
+                continue
+            if scope is self.tree and node.id in self.declared_global:
+                return False
+            key = (id(scope), node.id)
+            if key in seen:  # n += n: an integer if every other binding is one
+                return True
+            inner = seen | {key}
+            return all(self._integer_binding(binding, inner) for binding in bindings)
+        return False
+
+    def _integer_binding(self, binding: Binding, seen: frozenset[tuple[int, str]]) -> bool:
+        if binding is None:
+            return False
+        if isinstance(binding, ast.AugAssign):
+            return isinstance(binding.op, ARITHMETIC) and self.is_integer(binding.value, seen)
+        return self.is_integer(binding, seen)
+
+    def _scopes(self, node: ast.AST) -> list[ast.AST]:
+        """Enclosing functions innermost first (a class only when innermost), then the module."""
+        scopes: list[ast.AST] = []
+        parent = self.parents.get(id(node))
+        while parent is not None:
+            is_function = isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            if is_function or (isinstance(parent, ast.ClassDef) and not scopes):
+                scopes.append(parent)
+            parent = self.parents.get(id(parent))
+        return [*scopes, self.tree]
+
+    def _bindings(self, scope: ast.AST) -> dict[str, list[Binding]]:
+        """Every way each name is bound directly in a scope (nested functions excluded)."""
+        if id(scope) in self.cache:
+            return self.cache[id(scope)]
+        found: dict[str, list[Binding]] = {}
+        body: list[ast.AST] = []
+        if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            arguments = scope.args
+            for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+                found.setdefault(arg.arg, []).append(None)
+            for arg in (arguments.vararg, arguments.kwarg):
+                if arg is not None:
+                    found.setdefault(arg.arg, []).append(None)
+            body = [scope.body] if isinstance(scope, ast.Lambda) else list(scope.body)
+        elif isinstance(scope, ast.Module | ast.ClassDef):
+            body = list(scope.body)
+        for name, binding in _scope_bindings(body):
+            found.setdefault(name, []).append(binding)
+        self.cache[id(scope)] = found
+        return found
+
+
+def _scope_bindings(body: list[ast.AST]) -> list[tuple[str, Binding]]:
+    """(name, binding) for each binding in a block, without entering nested scopes."""
+    bindings: list[tuple[str, Binding]] = []
+    assigned: set[int] = set()
+    for node in _scope_walk(body):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.add(id(target))
+                    bindings.append((target.id, node.value))
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
+            assigned.add(id(node.target))
+            if isinstance(node, ast.AugAssign):
+                bindings.append((node.target.id, node))
+            elif node.value is not None:
+                bindings.append((node.target.id, node.value))
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            if id(node) not in assigned:
+                bindings.append((node.id, None))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bindings.append((node.name, None))
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bindings.extend(((a.asname or a.name).split(".")[0], None) for a in node.names)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            bindings.extend((name, None) for name in node.names)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bindings.append((node.name, None))
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bindings.append((node.rest, None))
+    return bindings
+
+
+def _scope_walk(body: list[ast.AST]) -> list[ast.AST]:
+    """Nodes of a block in pre-order; nested functions and classes are yielded, not entered."""
+    nodes: list[ast.AST] = []
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return nodes
