@@ -1,0 +1,148 @@
+"""check_migrations.py on inputs real projects have: --since, odd files, deep nesting.
+
+Each case runs the checker as a subprocess, the way an agent or CI runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from project import PROJECT_DIR, python_executable
+
+CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
+
+
+def revision(rev: str, down: str | None, upgrade: str, helpers: str = "") -> str:
+    """A revision file whose upgrade() body is ``upgrade``."""
+    body = "\n".join(f"    {line}" for line in upgrade.strip().splitlines())
+    return (
+        f'"""Revision {rev}."""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        f"revision = {rev!r}\ndown_revision = {down!r}\n\n{helpers}\n"
+        f"def upgrade() -> None:\n{body}\n\n\ndef downgrade() -> None:\n"
+        "    raise NotImplementedError('test revision')\n"
+    )
+
+
+def check(*args: str | Path, cwd: Path) -> tuple[subprocess.CompletedProcess[str], Any]:
+    completed = subprocess.run(
+        [python_executable(), str(CHECKER), "--format", "json", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return completed, json.loads(completed.stdout) if completed.stdout else None
+
+
+def rules_by_file(findings: list[dict[str, Any]]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for finding in findings:
+        if finding["severity"] == "error":
+            found.setdefault(Path(finding["file"]).name, set()).add(finding["rule"])
+    return found
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """a1 (deployed) <- a2 creates `reports` <- a3 indexes `reports` and `users`."""
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a1.py").write_text(revision("a1", None, "pass"))
+    create = 'op.create_table("reports", sa.Column("id", sa.Integer(), primary_key=True))'
+    (versions / "a2.py").write_text(revision("a2", "a1", create))
+    index = (
+        'op.create_index("ix_reports_id", "reports", ["id"])\n'
+        'op.create_index("ix_users_email", "users", ["email"])'
+    )
+    (versions / "a3.py").write_text(revision("a3", "a2", index))
+    return versions
+
+
+def test_since_treats_tables_created_after_the_deployed_head_as_new(history: Path) -> None:
+    _, without = check(history, cwd=history.parent)
+    _, since = check("--since", "a1", history, cwd=history.parent)
+
+    def index_tables(findings: list[dict[str, Any]]) -> set[str]:
+        rows = [f for f in findings if f["rule"] == "index-not-concurrent"]
+        return {
+            word for f in rows for word in ("reports", "users") if f" on {word} " in f["message"]
+        }
+
+    assert index_tables(without) == {"reports", "users"}
+    assert index_tables(since) == {"users"}  # reports is not in production yet
+    # The deployed head's own tables exist in production.
+    _, at_a2 = check("--since", "a2", history, cwd=history.parent)
+    assert index_tables(at_a2) == {"reports", "users"}
+
+
+@pytest.mark.parametrize(
+    ("since", "reason"),
+    [("zz", "no such revision among the 3 checked"), ("a", "ambiguous revision prefix")],
+)
+def test_since_names_a_checked_revision(history: Path, since: str, reason: str) -> None:
+    completed, report = check("--since", since, history, cwd=history.parent)
+    assert completed.returncode == 2
+    assert report["error"].startswith(f"--since {since}: error: {reason}")
+    assert completed.stderr.count("\n") == 1
+
+
+def test_a_byte_order_mark_is_python_like_any_other(tmp_path: Path) -> None:
+    text = revision("b1", None, 'op.drop_column("users", "nickname")')
+    (tmp_path / "bom.py").write_text(text, encoding="utf-8-sig")
+    completed, findings = check(tmp_path / "bom.py", cwd=tmp_path)
+    assert completed.returncode == 1, completed.stderr
+    assert rules_by_file(findings) == {"bom.py": {"drop-column"}}
+
+
+def test_a_thousand_term_expression_and_a_160_helper_chain(tmp_path: Path) -> None:
+    """Deep but valid code is checked: the drop at the end of the chain is found."""
+    terms = " + ".join(["1"] * 1000)
+    wide = revision("c1", None, f"x = {terms}\nop.drop_column('users', 'a')")
+    chain = "".join(f"def h{i}() -> None:\n    h{i + 1}()\n\n\n" for i in range(160))
+    chain += "def h160() -> None:\n    op.drop_column('users', 'b')\n\n"
+    deep = revision("c2", None, "h0()", helpers=chain)
+    (tmp_path / "wide.py").write_text(wide)
+    (tmp_path / "deep.py").write_text(deep)
+
+    completed, findings = check(tmp_path, cwd=tmp_path)
+
+    assert completed.returncode == 1, completed.stderr
+    assert rules_by_file(findings) == {"wide.py": {"drop-column"}, "deep.py": {"drop-column"}}
+
+
+def test_a_file_too_deep_to_follow_is_unusable_and_the_others_are_checked(
+    tmp_path: Path,
+) -> None:
+    chain = "".join(f"def h{i}() -> None:\n    h{i + 1}()\n\n\n" for i in range(5000))
+    chain += "def h5000() -> None:\n    op.drop_column('users', 'b')\n\n"
+    (tmp_path / "abyss.py").write_text(revision("d1", None, "h0()", helpers=chain))
+    (tmp_path / "plain.py").write_text(revision("d2", None, 'op.drop_table("legacy")'))
+
+    completed, report = check(tmp_path, cwd=tmp_path)
+
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        "abyss.py:1: error: nested too deeply for the checker to follow; review it by hand"
+    ]
+    assert rules_by_file(report["findings"]) == {"plain.py": {"drop-table"}}
+
+
+def test_one_line_gives_one_finding_per_rule(tmp_path: Path) -> None:
+    """Two statements in one execute(), or two calls on one line: one place to fix."""
+    sql = "UPDATE users SET a = 1; UPDATE users SET a = 2 WHERE a IS NULL"
+    drops = "op.drop_column('users', 'a'); op.drop_column('users', 'b')"
+    (tmp_path / "e1.py").write_text(revision("e1", None, f"op.execute({sql!r})\n{drops}"))
+    _, findings = check(tmp_path, cwd=tmp_path)
+    by_rule = {
+        rule: [f for f in findings if f["rule"] == rule]
+        for rule in ("unbatched-dml", "drop-column")
+    }
+    assert [len(found) for found in by_rule.values()] == [1, 1], findings
+    assert (
+        "drops users.a, which running code may read; and 1 more on this line"
+        in (by_rule["drop-column"][0]["message"])
+    )
