@@ -184,13 +184,38 @@ def read_core_dml(node: ast.expr, scope: Scope, depth: int = 0) -> Statement | N
     return None
 
 
-def table_of(node: ast.expr, scope: Scope) -> str | None:
-    """The table name behind ``sa.table("users", ...)``, directly or through a variable."""
+def table_of(node: ast.expr, scope: Scope, depth: int = 0) -> str | None:
+    """The table behind a Core table expression, directly or through variables.
+
+    ``sa.table("users", ...)``, ``sa.Table("users", meta, autoload_with=bind)``,
+    ``meta.tables["users"]`` (or ``.get("users")``) after ``meta.reflect()``, and
+    ``Model.__table__``: reflected tables are as real as declared ones.
+    """
+    if depth > 8:
+        return None
     if isinstance(node, ast.Name):
-        node = scope.get(node.id, node)
+        bound = scope.get(node.id)
+        return table_of(bound, scope, depth + 1) if bound is not None else None
     if isinstance(node, ast.Call) and callee_name(node) in {"table", "Table"} and node.args:
-        return normalise_table(literal_name(node.args[0]))
+        return normalise_table(literal_name(node.args[0], scope))
+    if isinstance(node, ast.Subscript) and _is_metadata_tables(node.value):
+        return normalise_table(literal_name(node.slice, scope))
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and _is_metadata_tables(node.func.value)
+        and node.args
+    ):
+        return normalise_table(literal_name(node.args[0], scope))
+    if isinstance(node, ast.Attribute) and node.attr == "__table__":
+        return table_of(node.value, scope, depth + 1)
     return None
+
+
+def _is_metadata_tables(node: ast.expr) -> bool:
+    """``meta.tables`` or ``Base.metadata.tables``: MetaData's dict of tables."""
+    return isinstance(node, ast.Attribute) and node.attr == "tables"
 
 
 def _uses_variables(call: ast.Call, scope: Scope) -> bool:
