@@ -146,3 +146,17 @@ def test_one_line_gives_one_finding_per_rule(tmp_path: Path) -> None:
         "drops users.a, which running code may read; and 1 more on this line"
         in (by_rule["drop-column"][0]["message"])
     )
+
+
+def test_the_summary_says_how_many_revisions_were_checked_as_sqlite_only(tmp_path: Path) -> None:
+    folder = tmp_path / "versions" / "sqlite"
+    folder.mkdir(parents=True)
+    (folder / "s1.py").write_text(revision("s1", None, 'op.create_index("ix", "users", ["a"])'))
+    completed = subprocess.run(
+        [python_executable(), str(CHECKER), str(folder)], capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stdout
+    assert "index-not-concurrent" not in completed.stdout
+    assert completed.stdout.splitlines()[-1].startswith(
+        "0 error(s), 1 warning(s) in 1 revision file (1 SQLite-only: PostgreSQL lock rules skipped)"
+    )

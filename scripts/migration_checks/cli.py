@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .dialects import sqlite_only
 from .history import UnknownRevision
 from .model import RULES, Finding, InputError, doc_path
 from .rules import check_revisions
@@ -126,7 +127,8 @@ def run(argv: Sequence[str] | None) -> int:
     if input_errors:
         report_unusable_input(input_errors, findings, args.format, len(sources))
         return EXIT_INPUT
-    print_findings(findings, args.format, len(sources), sys.stdout)
+    sqlite_files = sum(1 for source in sources if sqlite_only(source))
+    print_findings(findings, args.format, len(sources), sys.stdout, sqlite_files)
     return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_CLEAN
 
 
@@ -219,7 +221,9 @@ def format_input_error(error: InputError) -> str:
     return f"{location}: error: {error.reason}"
 
 
-def print_findings(findings: list[Finding], output: str, file_count: int, out: TextIO) -> None:
+def print_findings(
+    findings: list[Finding], output: str, file_count: int, out: TextIO, sqlite_files: int = 0
+) -> None:
     """JSON list, or one line per finding plus its fix and a summary line."""
     if output == "json":
         print(json.dumps([finding.to_json() for finding in findings], indent=2), file=out)
@@ -233,6 +237,8 @@ def print_findings(findings: list[Finding], output: str, file_count: int, out: T
     errors = sum(1 for finding in findings if finding.severity == "error")
     warnings = len(findings) - errors
     checked = f"{file_count} revision file{'s' if file_count != 1 else ''}"
+    if sqlite_files:
+        checked += f" ({sqlite_files} SQLite-only: PostgreSQL lock rules skipped)"
     if findings:
         print(f"{errors} error(s), {warnings} warning(s) in {checked}; see {doc_path()}", file=out)
     else:
