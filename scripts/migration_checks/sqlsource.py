@@ -2,18 +2,22 @@
 
 A revision passes SQL as a literal, a name bound to one, ``sa.text()``, an
 f-string or ``%``/``.format()`` formatting, a dict of per-dialect statements,
-or a SQLAlchemy Core ``update()``/``delete()`` construct. This module reads
-those shapes from the syntax tree; sqltext.py reads the SQL text itself.
+or a SQLAlchemy Core construct: ``update()``/``delete()``/``insert()``/``select()``
+on a table declared with ``sa.table()``, ``sa.Table(..., autoload_with=...)`` or
+reflected into ``MetaData.tables``. This module reads those shapes from the
+syntax tree; sqltext.py reads the SQL text itself.
 """
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .nodes import Scope, callee_name, literal_name, normalise_table
+from .nodes import Scope, callee_name, keyword, literal_name, normalise_table
 from .sqltext import Statement, classify, split_statements
 
+CORE_VERBS = {"update": "UPDATE", "delete": "DELETE", "insert": "INSERT", "select": "SELECT"}
+FILTERS = {"where", "filter"}
 # Operators that keep integers numeric: the result prints as digits (or a float), never SQL.
 ARITHMETIC = (
     ast.Add,
@@ -134,7 +138,7 @@ def _binop_sql(node: ast.BinOp, scope: Scope, depth: int) -> SqlSource:
 
 
 def _call_sql(node: ast.Call, scope: Scope, depth: int) -> SqlSource:
-    """sa.text(), .bindparams(), str.format() and Core update()/delete() chains."""
+    """sa.text(), .bindparams(), str.format() and Core statements."""
     name = callee_name(node)
     func = node.func
     if name == "text" and node.args:
@@ -152,7 +156,13 @@ def _call_sql(node: ast.Call, scope: Scope, depth: int) -> SqlSource:
 
 
 def read_core_dml(node: ast.expr, scope: Scope, depth: int = 0) -> Statement | None:
-    """``sa.update(t).where(...).values(...)`` and ``t.delete()`` as an UPDATE/DELETE statement."""
+    """A Core construct as the statement it runs: UPDATE, DELETE, INSERT or SELECT.
+
+    ``sa.update(t).where(...).values(...)``, ``t.delete()``, ``sa.insert(t)``,
+    ``t.insert().values(...)``, ``sa.select(...)`` and ``t.select()``; methods
+    chained after the constructor (``values``, ``limit``, ``order_by`` ...) keep
+    the statement, and ``where()``/``filter()`` give it a WHERE clause.
+    """
     if depth > 8:
         return None
     if isinstance(node, ast.Name):
@@ -161,27 +171,120 @@ def read_core_dml(node: ast.expr, scope: Scope, depth: int = 0) -> Statement | N
     if not isinstance(node, ast.Call):
         return None
     name = callee_name(node)
+    if name in CORE_VERBS and (statement := _core_constructor(node, name, scope)):
+        return statement
+    if not isinstance(node.func, ast.Attribute):
+        return None
+    inner = read_core_dml(node.func.value, scope, depth + 1)
+    if inner is None or name not in FILTERS:
+        return inner
+    return _filtered(inner, node.args, scope)
+
+
+def _core_constructor(node: ast.Call, name: str, scope: Scope) -> Statement | None:
+    """``t.update()`` on a known table, ``sa.update(t)``, and ``insert``/``select`` either way.
+
+    A bare ``x.update()``/``x.delete()`` on an unknown receiver may be anything, so it
+    is not read; ``x.insert()``/``x.select()`` inside execute() are Core statements.
+    """
+    verb = CORE_VERBS[name]
     func = node.func
-    verbs = {"update": "UPDATE", "delete": "DELETE"}
-    if name in verbs and isinstance(func, ast.Attribute) and not node.args:
-        table = table_of(func.value, scope)
-        if table is not None:
-            return Statement(verbs[name], table=table)
-    if name in verbs and node.args:
-        return Statement(verbs[name], table=table_of(node.args[0], scope))
-    if isinstance(func, ast.Attribute) and name in {"where", "filter", "values", "returning"}:
-        inner = read_core_dml(func.value, scope, depth + 1)
-        if inner is None or name not in {"where", "filter"}:
-            return inner
-        parameterized = inner.parameterized or _uses_variables(node, scope)
-        return Statement(
-            inner.verb,
-            table=inner.table,
-            has_where=True,
-            bounded=inner.bounded,
-            parameterized=parameterized,
+    receiver = table_of(func.value, scope) if isinstance(func, ast.Attribute) else None
+    if receiver is not None:
+        statement = Statement(verb, table=receiver)
+        # SQLAlchemy 1.x: t.update(whereclause), t.delete(whereclause), t.select(whereclause)
+        where = keyword(node, "whereclause")
+        if where is None and node.args and verb != "INSERT":
+            where = node.args[0]
+        return _filtered(statement, [where], scope) if where is not None else statement
+    if node.args:
+        return Statement(verb, table=table_of(node.args[0], scope))
+    return Statement(verb) if verb in {"INSERT", "SELECT"} else None
+
+
+def _filtered(statement: Statement, conditions: list[ast.expr], scope: Scope) -> Statement:
+    """A where(): a WHERE clause, bounded by a primary-key lookup among its conditions."""
+    return replace(
+        statement,
+        has_where=True,
+        bounded=statement.bounded or any(_bounds_by_key(c, scope) for c in conditions),
+        parameterized=statement.parameterized or _uses_variables(conditions, scope),
+    )
+
+
+def _bounds_by_key(condition: ast.expr, scope: Scope, depth: int = 0) -> bool:
+    """``id == value`` or ``id.in_(values)``, alone or AND-ed with other conditions.
+
+    Like ``WHERE id = ...`` in text SQL, such a lookup touches a known handful of
+    rows; ``user_id == x`` or ``status == "x"`` can match every row.
+    """
+    if depth > 8:
+        return False
+    if isinstance(condition, ast.Name) and condition.id in scope:
+        return _bounds_by_key(scope[condition.id], scope, depth + 1)
+    if isinstance(condition, ast.BinOp) and isinstance(condition.op, ast.BitAnd):
+        sides = [condition.left, condition.right]
+        return any(_bounds_by_key(side, scope, depth + 1) for side in sides)
+    if isinstance(condition, ast.Call) and callee_name(condition) == "and_":
+        return any(_bounds_by_key(arg, scope, depth + 1) for arg in condition.args)
+    if (
+        isinstance(condition, ast.Compare)
+        and len(condition.ops) == 1
+        and isinstance(condition.ops[0], ast.Eq)
+    ):
+        left, right = condition.left, condition.comparators[0]
+        return any(
+            _column_name(column, scope) == "id" and _column_name(value, scope) is None
+            for column, value in ((left, right), (right, left))
         )
-    return None
+    if (
+        isinstance(condition, ast.Call)
+        and isinstance(condition.func, ast.Attribute)
+        and condition.func.attr == "in_"
+    ):
+        column = condition.func.value
+        return _column_name(column, scope) == "id" and not _has_subquery(condition.args, scope)
+    return False
+
+
+def _column_name(node: ast.expr, scope: Scope) -> str | None:
+    """The column in ``t.c.name``, ``t.c["name"]``, ``sa.column("name")`` or ``Model.name``.
+
+    ``row.id`` is a value, not a column: only a capitalised name (a model class) or
+    a known table counts as the owner of a bare attribute.
+    """
+    name: str | None = None
+    if isinstance(node, ast.Attribute) and _owns_columns(node.value, scope):
+        name = node.attr
+    elif (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr in {"c", "columns"}
+    ):
+        name = literal_name(node.slice, scope)
+    elif isinstance(node, ast.Call) and callee_name(node) in {"column", "literal_column"}:
+        name = literal_name(node.args[0], scope) if node.args else None
+    return normalise_table(name)
+
+
+def _owns_columns(owner: ast.expr, scope: Scope) -> bool:
+    """``t.c`` / ``t.columns``, a capitalised name (a model class) or a known table."""
+    if isinstance(owner, ast.Attribute):
+        return owner.attr in {"c", "columns"}
+    if isinstance(owner, ast.Name):
+        return owner.id[:1].isupper() or table_of(owner, scope) is not None
+    return False
+
+
+def _has_subquery(args: list[ast.expr], scope: Scope) -> bool:
+    """``id.in_(sa.select(...))`` can match every row, unlike a list of ids."""
+    for arg in args:
+        if isinstance(arg, ast.Name):
+            arg = scope.get(arg.id, arg)
+        for inner in ast.walk(arg):
+            if callee_name(inner) in {"select", "subquery", "scalar_subquery"}:
+                return True
+    return False
 
 
 def table_of(node: ast.expr, scope: Scope, depth: int = 0) -> str | None:
@@ -218,23 +321,23 @@ def _is_metadata_tables(node: ast.expr) -> bool:
     return isinstance(node, ast.Attribute) and node.attr == "tables"
 
 
-def _uses_variables(call: ast.Call, scope: Scope) -> bool:
+def _uses_variables(conditions: list[ast.expr], scope: Scope) -> bool:
     """A where() that compares with Python variables or bindparam() is parameterised.
 
     Names used as ``x.attr`` (modules, table objects) or as a called function are
     not values; any other bare name is a Python value bound into the statement.
     """
     not_values: set[int] = set()
-    for arg in call.args:
-        for inner in ast.walk(arg):
+    for condition in conditions:
+        for inner in ast.walk(condition):
             if isinstance(inner, ast.Attribute):
                 not_values.add(id(inner.value))
             elif isinstance(inner, ast.Call):
                 if callee_name(inner) == "bindparam":
                     return True
                 not_values.add(id(inner.func))
-    for arg in call.args:
-        for inner in ast.walk(arg):
+    for condition in conditions:
+        for inner in ast.walk(condition):
             if (
                 isinstance(inner, ast.Name)
                 and id(inner) not in not_values
