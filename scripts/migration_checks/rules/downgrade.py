@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ..model import Finding
 from ..nodes import normalise_table as table_key
 from ..sqlsource import read_sql
-from ..sqltext import Statement
+from ..sqltext import IDENT, Statement, classify, split_statements
 from ..walker import Op
 from .revision import Revision, read_column
 
@@ -28,6 +29,10 @@ VOLATILE_FUNCTIONS = {
 
 CONCURRENT_KW = "postgresql_concurrently"
 NOT_VALID_KW = "postgresql_not_valid"
+# Statements come from split_statements(): whitespace collapsed, string literals blanked.
+ADD_ENUM_VALUE_IF_NOT_EXISTS = re.compile(
+    rf"^ALTER\s+TYPE\s+{IDENT}\s+ADD\s+VALUE\s+IF\s+NOT\s+EXISTS\b", re.I
+)
 
 
 def check_empty_downgrade(rev: Revision) -> Iterator[Finding]:
@@ -57,11 +62,22 @@ def _changes_schema(rev: Revision) -> bool:
         if op.name != "execute":
             return True
         source = read_sql(op.arg("sqltext"), op.scope)
-        if source.text is None and source.core is None:
+        if source.core is not None:  # Core UPDATE/DELETE/INSERT/SELECT: data only
+            continue
+        if source.text is None:
             return True
-        if any(statement.ddl for statement in source.statements()):
+        if any(_is_schema_change(part) for part in split_statements(source.text)):
             return True
     return False
+
+
+def _is_schema_change(statement: str) -> bool:
+    """DDL, except an enum value added with IF NOT EXISTS.
+
+    PostgreSQL cannot drop an enum value, so there is nothing to write in
+    downgrade(), and IF NOT EXISTS lets the upgrade run again after a downgrade.
+    """
+    return classify(statement).ddl and not ADD_ENUM_VALUE_IF_NOT_EXISTS.match(statement)
 
 
 def _is_trivial(body: list[ast.stmt]) -> bool:
