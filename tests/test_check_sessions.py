@@ -129,6 +129,18 @@ SEPARATE_COMMIT = """
     raise RuntimeError({failure!r})
 """
 
+# The separate session needs a table Alembic's transaction has locked: it can only wait.
+SEPARATE_WAITS = """
+    op.add_column("users", sa.Column("waited_for", sa.String(20)))
+    url = sa.make_url(os.environ["DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with orm.Session(bind=engine) as session:
+        session.execute(sa.text("SET lock_timeout = '1s'"))
+        session.execute(sa.text("SELECT count(*) FROM users"))
+        session.commit()
+    engine.dispose()
+"""
+
 
 def upgrade_with(tmp_path: Path, url: URL, body: str) -> tuple[subprocess.CompletedProcess, Path]:
     """Migrate a project copy to its head, then upgrade to one revision running ``body``."""
@@ -221,3 +233,18 @@ def test_separate_session_commit_outlives_a_failed_revision(
     [message] = transaction_findings(path)
     assert "not bound to Alembic's connection" in message
     assert "not atomic with the migration" in message
+
+
+def test_separate_session_waits_for_the_migrations_own_lock(
+    tmp_path: Path, postgresql_url: URL
+) -> None:
+    """What checks.md says: it hangs until lock_timeout, since no database sees a cycle."""
+    result, path = upgrade_with(tmp_path, postgresql_url, SEPARATE_WAITS)
+
+    assert result.returncode != 0
+    # env.py names the statement that timed out: the separate session's read of users.
+    assert "FAILED: lock timeout" in result.stdout
+    assert "Statement: SELECT count(*) FROM users" in result.stdout
+    assert "waited_for" not in {column[0] for column in reflect(postgresql_url)["users"]["columns"]}
+    [message] = transaction_findings(path)
+    assert "waits for the migration's own locks" in message

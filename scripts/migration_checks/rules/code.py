@@ -117,7 +117,7 @@ def _transaction_call(op: Op, receivers: _Receivers) -> str | None:
         )
         return (
             f"{shown}.commit() commits {other}: its work is not atomic with the migration "
-            "(it stays committed if the revision fails later) and can deadlock against the "
+            "(it stays committed if the revision fails later), and it waits for the "
             "migration's own locks"
         )
     if target.kind == "savepoint":
