@@ -63,10 +63,11 @@ def check_transaction_control(rev: Revision) -> Iterator[Finding]:
     """Ending Alembic's transaction early leaves a half-applied revision on failure;
     committing another session's work makes it outlive a failed revision."""
     ops = rev.ops.upgrade + rev.ops.downgrade
-    receivers = _Receivers(rev.source.tree)
+    receivers: _Receivers | None = None  # built only for a revision that commits or rolls back
     for op in ops:
         # A connection the revision opened itself is not Alembic's to end.
         if op.name in {"commit", "rollback"} and op.own_connection is None:
+            receivers = receivers or _Receivers(rev.source.tree)
             detail = _transaction_call(op, receivers)
             if detail:
                 yield rev.finding("transaction-control", op, detail)

@@ -85,7 +85,6 @@ def is_capwords(name: str) -> bool:
 
 def model_imports(tree: ast.Module) -> Iterator[ModelImport]:
     """Every application model the revision imports, in source order."""
-    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     shadowed = _shadowed(tree)
     bindings: dict[str, list[_Binding]] = {}
     for statement in _import_statements(tree):
@@ -100,6 +99,9 @@ def model_imports(tree: ast.Module) -> Iterator[ModelImport]:
                 module, name = _split(binding.path)
                 if is_capwords(name) and is_model_module(module):
                     yield ModelImport(statement, name, module, None)
+    if not bindings:  # nothing imported from the application: no use to look for
+        return
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     uses = _MappedUses(tree, parents)
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in bindings:
