@@ -32,6 +32,8 @@ def sqlite_only(source: RevisionSource) -> bool:
     """
     if any("sqlite" in part.lower() for part in source.path.resolve().parent.parts):
         return True
+    if "pragma" not in source.text.lower():
+        return False
     for node in ast.walk(source.upgrade):
         if isinstance(node, ast.Call) and callee_name(node) in {"execute", "exec_driver_sql"}:
             text = read_sql(node.args[0] if node.args else None, {}).text

@@ -61,7 +61,7 @@ def normalise_table(name: str | None) -> str | None:
 def collect_assignments(body: list[ast.stmt]) -> Scope:
     """Simple ``name = value`` bindings in a block, nested blocks included; the last one wins."""
     scope: Scope = {}
-    for node in walk_without_definitions(body):
+    for node in statements(body):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
             if isinstance(target, ast.Name):
@@ -69,6 +69,28 @@ def collect_assignments(body: list[ast.stmt]) -> Scope:
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
             scope[node.target.id] = node.value
     return scope
+
+
+def statements(body: list[ast.stmt], into_definitions: bool = False) -> Iterator[ast.stmt]:
+    """Every statement of a block in source order, nested blocks included.
+
+    Expressions are not visited, which makes this several times cheaper than a
+    full walk for the questions asked of statements (assignments, imports).
+    """
+    pending: list[ast.stmt] = list(reversed(body))
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, DEFINITIONS) and not into_definitions:
+            continue
+        nested: list[ast.stmt] = []
+        for name in ("body", "handlers", "orelse", "finalbody", "cases"):
+            for item in getattr(node, name, ()):
+                if isinstance(item, ast.stmt):
+                    nested.append(item)
+                elif isinstance(item, ast.excepthandler | ast.match_case):
+                    nested.extend(item.body)
+        pending.extend(reversed(nested))
 
 
 def walk_without_definitions(body: list[ast.stmt]) -> Iterator[ast.AST]:

@@ -21,6 +21,7 @@ from .nodes import (
     keyword,
     literal_name,
     normalise_table,
+    statements,
     walk_without_definitions,
 )
 from .orm import mapped_tables, orm_bulk_write, orm_loop_writes
@@ -335,7 +336,7 @@ def _op_aliases(tree: ast.Module) -> tuple[set[str], dict[str, str]]:
     """
     names = {"op"}
     functions: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in statements(tree.body, into_definitions=True):
         if isinstance(node, ast.ImportFrom) and node.module == "alembic":
             names.update(alias.asname or alias.name for alias in node.names if alias.name == "op")
         elif isinstance(node, ast.ImportFrom) and node.module == "alembic.op":

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..nodes import callee_name
+from ..nodes import callee_name, statements
 
 MODEL_PARTS = {"models", "model"}
 # Packages whose classes are never the application's models.
@@ -250,7 +250,7 @@ class _MappedUses:
 
 
 def _import_statements(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
-    for node in ast.walk(tree):
+    for node in statements(tree.body, into_definitions=True):
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node
 

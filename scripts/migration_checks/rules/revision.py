@@ -114,6 +114,8 @@ class Revision:
     ops: Operations
     created: frozenset[str]
     project: Project = field(default_factory=Project, compare=False, repr=False)
+    # Each execute()'s statements, read once: every rule asks for them.
+    read: dict[int, list[Statement]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, source: RevisionSource, project: Project | None = None) -> Revision:
@@ -145,7 +147,9 @@ class Revision:
             if op.statement is not None:
                 yield op, op.statement
             elif op.name == "execute":
-                for statement in read_sql(op.arg("sqltext"), op.scope).statements():
+                if id(op) not in self.read:
+                    self.read[id(op)] = read_sql(op.arg("sqltext"), op.scope).statements()
+                for statement in self.read[id(op)]:
                     yield op, statement
 
     def added_columns(self) -> Iterator[tuple[Op, ColumnSpec]]:
