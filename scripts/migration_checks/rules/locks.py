@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from ..coltypes import is_in_place_change, is_json, parse_type
 from ..model import Finding
 from ..nodes import callee_name, is_false, is_true, keyword
+from ..sqltext import Action, Statement
+from ..walker import Op
 from .revision import Revision, index_label, is_none, read_column, table_label
 
 VOLATILE_FUNCTIONS = {
@@ -28,6 +30,22 @@ VOLATILE_CALL = re.compile(r"\b(" + "|".join(sorted(VOLATILE_FUNCTIONS)) + r")\s
 
 CONCURRENT_KW = "postgresql_concurrently"
 NOT_VALID_KW = "postgresql_not_valid"
+# REINDEX of these kinds, and VACUUM of any kind, refuse to run inside a transaction block.
+NO_TRANSACTION_REINDEX = {"SCHEMA", "DATABASE", "SYSTEM"}
+
+
+def on_existing(rev: Revision, statement: Statement) -> bool:
+    """A statement that touches a table older than this revision (unknown counts as old)."""
+    tables = statement.tables or ((statement.table,) if statement.table else ())
+    return not tables or any(table not in rev.created for table in tables)
+
+
+def sql_actions(rev: Revision) -> Iterator[tuple[Op, Statement, Action]]:
+    """Each action of each raw ALTER TABLE in upgrade() on an existing table."""
+    for op, statement in rev.statements(rev.ops.upgrade):
+        if on_existing(rev, statement):
+            for action in statement.actions:
+                yield op, statement, action
 
 
 def volatile_default(expr: ast.expr | None) -> str | None:
@@ -79,6 +97,19 @@ def check_index_not_concurrent(rev: Revision) -> Iterator[Finding]:
                 op,
                 f"CREATE INDEX on {statement.table} without CONCURRENTLY blocks writes",
             )
+        elif (
+            statement.verb == "REINDEX"
+            and not statement.concurrently
+            and on_existing(rev, statement)
+        ):
+            target = f"{statement.mode} {statement.name or ''}".strip()
+            yield rev.finding(
+                "index-not-concurrent",
+                op,
+                f"REINDEX {target} without CONCURRENTLY blocks writes to the table while "
+                "it rebuilds, and reads that use the index; run REINDEX ... CONCURRENTLY "
+                "inside autocommit_block()",
+            )
 
 
 def check_drop_index_not_concurrent(rev: Revision) -> Iterator[Finding]:
@@ -116,12 +147,24 @@ def check_concurrently_outside_autocommit(rev: Revision) -> Iterator[Finding]:
                 "migration transaction, which PostgreSQL rejects",
             )
     for op, statement in rev.statements(ops):
-        if statement.concurrently and not op.in_autocommit:
+        if op.in_autocommit:
+            continue
+        if statement.concurrently:
             yield rev.finding(
                 "concurrently-outside-autocommit",
                 op,
                 f"a CONCURRENTLY statement in {op.function}() runs inside the migration "
                 "transaction, which PostgreSQL rejects",
+            )
+        elif statement.verb == "VACUUM" or (
+            statement.verb == "REINDEX" and statement.mode in NO_TRANSACTION_REINDEX
+        ):
+            verb = "VACUUM" if statement.verb == "VACUUM" else f"REINDEX {statement.mode}"
+            yield rev.finding(
+                "concurrently-outside-autocommit",
+                op,
+                f"{verb} in {op.function}() runs inside the migration transaction, which "
+                "PostgreSQL rejects",
             )
 
 
@@ -134,6 +177,15 @@ def check_add_not_null_without_default(rev: Revision) -> Iterator[Finding]:
                 op,
                 f"adds NOT NULL column {table_label(op)}.{column.name or '?'} without a "
                 "server_default; existing rows make it fail",
+            )
+    for op, statement, action in sql_actions(rev):
+        not_null = {"NOT NULL", "PRIMARY KEY"} & set(action.inline)
+        if action.kind == "ADD COLUMN" and not_null and not (action.default or action.generated):
+            yield rev.finding(
+                "add-not-null-without-default",
+                op,
+                f"ADD COLUMN {statement.table}.{action.column} NOT NULL without a DEFAULT; "
+                "existing rows make it fail",
             )
 
 
@@ -186,19 +238,37 @@ def check_constraint_not_valid(rev: Revision) -> Iterator[Finding]:
                 f"constraint to {table_label(op)}",
             )
     for op, statement in rev.statements(rev.ops.upgrade):
-        if statement.verb == "ADD CONSTRAINT" and statement.not_valid and not op.in_autocommit:
-            not_valid_names.add(statement.name)
-        if (
-            statement.verb == "VALIDATE"
-            and statement.name in not_valid_names
-            and not op.in_autocommit
-        ):
-            yield rev.finding(
-                "constraint-not-valid",
-                op,
-                f"validates {statement.name} in the transaction that added it, so the "
-                "lock from the ADD is held during the scan",
-            )
+        for action in statement.actions:
+            scanned = action.constraint in {"CHECK", "FOREIGN KEY"}
+            if action.kind == "ADD CONSTRAINT" and scanned and action.not_valid:
+                if not op.in_autocommit:
+                    not_valid_names.add(action.name)
+            elif action.kind == "ADD CONSTRAINT" and scanned and on_existing(rev, statement):
+                yield rev.finding(
+                    "constraint-not-valid",
+                    op,
+                    f"ADD {action.constraint} on {statement.table} without NOT VALID; the "
+                    "table is scanned while locked",
+                )
+            elif action.kind == "ADD COLUMN" and {"CHECK", "FOREIGN KEY"} & set(action.inline):
+                if on_existing(rev, statement):
+                    yield rev.finding(
+                        "constraint-not-valid",
+                        op,
+                        f"ADD COLUMN {statement.table}.{action.column} with an inline "
+                        "REFERENCES or CHECK adds a validated constraint",
+                    )
+            elif (
+                action.kind == "VALIDATE"
+                and action.name in not_valid_names
+                and not op.in_autocommit
+            ):
+                yield rev.finding(
+                    "constraint-not-valid",
+                    op,
+                    f"validates {action.name} in the transaction that added it, so the "
+                    "lock from the ADD is held during the scan",
+                )
 
 
 def check_unique_constraint(rev: Revision) -> Iterator[Finding]:
@@ -217,6 +287,22 @@ def check_unique_constraint(rev: Revision) -> Iterator[Finding]:
                 "unique-constraint",
                 op,
                 f"Column(unique=True) adds a unique constraint to {table_label(op)}",
+            )
+    for op, statement, action in sql_actions(rev):
+        builds = action.constraint == "UNIQUE" and not action.using_index
+        if action.kind == "ADD CONSTRAINT" and builds:
+            yield rev.finding(
+                "unique-constraint",
+                op,
+                f"ADD UNIQUE on {statement.table} without USING INDEX builds its index while "
+                "writes are blocked",
+            )
+        elif action.kind == "ADD COLUMN" and "UNIQUE" in action.inline:
+            yield rev.finding(
+                "unique-constraint",
+                op,
+                f"ADD COLUMN {statement.table}.{action.column} UNIQUE builds an index while "
+                "writes are blocked",
             )
 
 
@@ -246,6 +332,15 @@ def check_type_change_rewrite(rev: Revision) -> Iterator[Finding]:
                 op,
                 f"changes {column} from {old_type.spelled} to {spelled}, which rewrites the table",
             )
+    for op, statement, action in sql_actions(rev):
+        if action.kind != "SET TYPE":
+            continue
+        yield rev.finding(
+            "type-change-rewrite",
+            op,
+            f"changes the type of {statement.table}.{action.column} in SQL, where the old "
+            "type is unknown, so a table rewrite cannot be ruled out",
+        )
 
 
 def check_volatile_default(rev: Revision) -> Iterator[Finding]:
@@ -259,6 +354,18 @@ def check_volatile_default(rev: Revision) -> Iterator[Finding]:
                 op,
                 f"adds {table_label(op)}.{column.name or '?'} with {reason}; every existing row is "
                 "rewritten under ACCESS EXCLUSIVE",
+            )
+    for op, statement, action in sql_actions(rev):
+        if action.kind != "ADD COLUMN":
+            continue
+        volatile = VOLATILE_CALL.search(action.default or "")
+        reason = f"a volatile default {volatile.group(1)}()" if volatile else action.generated
+        if reason:
+            yield rev.finding(
+                "volatile-default",
+                op,
+                f"ADD COLUMN {statement.table}.{action.column} with {reason}; every existing row "
+                "is rewritten under ACCESS EXCLUSIVE",
             )
 
 
