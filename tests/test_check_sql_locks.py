@@ -2,7 +2,8 @@
 
 The first part reads SQL the way the checker does: one ALTER TABLE can carry
 several actions, and a comma inside parentheses or a quoted name is no
-separator. The second part makes each lock claim of references/checks.md for
+separator; a CHECK (col IS NOT NULL) from an ancestor revision proves a later
+SET NOT NULL. The second part makes each lock claim of references/checks.md for
 these rules happen on a real server, reading pg_locks from a second session
 while the statement's transaction is held open: ADD PRIMARY KEY and ADD
 EXCLUDE take ACCESS EXCLUSIVE, PRIMARY KEY USING INDEX builds nothing, a plain
@@ -14,9 +15,12 @@ only after a validated CHECK on that very column.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from postgres import execute_autocommit
@@ -27,6 +31,8 @@ from sqlalchemy.exc import DBAPIError
 
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 from migration_checks.sqltext import classify, split_statements
+
+CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
 
 
 def actions(sql: str) -> list[tuple[str, str | None, str | None]]:
@@ -119,6 +125,74 @@ def test_table_wide_statements() -> None:
     assert read("CLUSTER ix ON t") == ("CLUSTER", None, ("t",), False)
     assert read("CLUSTER") == ("CLUSTER", None, (), False)
     assert read("REINDEX (CONCURRENTLY) TABLE t") == ("REINDEX", "TABLE", ("t",), True)
+
+
+# --- set-not-null across revisions --------------------------------------------------
+
+REVISION = """from alembic import op
+
+revision = "{revision}"
+down_revision = {down!r}
+
+
+def upgrade() -> None:
+{body}
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def set_not_null_findings(*paths: Path) -> list[dict[str, object]]:
+    completed = subprocess.run(
+        [sys.executable, str(CHECKER), "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return [f for f in json.loads(completed.stdout) if f["rule"] == "set-not-null"]
+
+
+def test_a_check_from_an_ancestor_revision_proves_not_null(tmp_path: Path) -> None:
+    """Added and validated in ancestors, the check lets SET NOT NULL pass; checked alone,
+    or with the VALIDATE in a later revision, it does not."""
+    steps = {
+        "a1": (
+            None,
+            '    op.execute("ALTER TABLE t ADD CONSTRAINT ck_t_c CHECK (c IS NOT NULL) NOT VALID")',
+        ),
+        "a2": (
+            "a1",
+            "    with op.get_context().autocommit_block():\n"
+            '        op.execute("ALTER TABLE t VALIDATE CONSTRAINT ck_t_c")',
+        ),
+        "a3": ("a2", '    op.execute("ALTER TABLE t ALTER COLUMN c SET NOT NULL")'),
+    }
+    for revision, (down, body) in steps.items():
+        text = REVISION.format(revision=revision, down=down, body=body)
+        (tmp_path / f"{revision}.py").write_text(text)
+
+    assert set_not_null_findings(tmp_path) == []
+    (alone,) = set_not_null_findings(tmp_path / "a3.py")
+    assert "no validated CHECK (c IS NOT NULL) comes first" in str(alone["message"])
+    # Reversed, the VALIDATE runs after the SET NOT NULL: no proof.
+    (tmp_path / "a2.py").write_text(REVISION.format(revision="a2", down="a3", body=steps["a2"][1]))
+    (tmp_path / "a3.py").write_text(REVISION.format(revision="a3", down="a1", body=steps["a3"][1]))
+    assert len(set_not_null_findings(tmp_path)) == 1
+
+
+def test_the_message_names_a_validate_it_could_not_match(tmp_path: Path) -> None:
+    body = (
+        "    with op.get_context().autocommit_block():\n"
+        '        op.execute("ALTER TABLE t VALIDATE CONSTRAINT ck_t_c")\n'
+        '    op.execute("ALTER TABLE t ALTER COLUMN c SET NOT NULL")'
+    )
+    (tmp_path / "b1.py").write_text(REVISION.format(revision="b1", down=None, body=body))
+    (finding,) = set_not_null_findings(tmp_path)
+    assert "it validates ck_t_c, but no CHECK (c IS NOT NULL) of that name" in str(
+        finding["message"]
+    )
 
 
 # --- PostgreSQL ----------------------------------------------------------------------

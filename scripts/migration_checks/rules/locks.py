@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from ..coltypes import is_in_place_change, is_json, parse_type
+from ..history import History, read_node
 from ..model import Finding
-from ..nodes import callee_name, is_false, is_true, keyword
-from ..sqltext import Action, Statement
+from ..nodes import Scope, callee_name, is_false, is_true, keyword, literal_name, normalise_table
+from ..sqlsource import read_sql
+from ..sqltext import Action, Statement, not_null_column
 from ..walker import Op
-from .revision import Revision, index_label, is_none, read_column, table_label
+from .revision import Project, Revision, index_label, is_none, read_column, table_label
 
 VOLATILE_FUNCTIONS = {
     "random",
@@ -189,24 +193,196 @@ def check_add_not_null_without_default(rev: Revision) -> Iterator[Finding]:
             )
 
 
-def check_set_not_null(rev: Revision) -> Iterator[Finding]:
-    """SET NOT NULL scans under ACCESS EXCLUSIVE unless a validated CHECK proves it."""
-    validated = {
-        statement.table
-        for _, statement in rev.statements(rev.ops.upgrade)
-        if statement.verb == "VALIDATE"
-    }
-    for op in rev.upgrade("alter_column"):
-        if not is_false(op.arg("nullable")) or is_false(keyword(op.call, "existing_nullable")):
+@dataclass(frozen=True)
+class NotNullCheck:
+    """A CHECK (col IS NOT NULL): once validated, SET NOT NULL on col skips its scan."""
+
+    table: str | None
+    name: str | None
+    column: str
+    validated: bool  # added without NOT VALID
+
+
+@dataclass(frozen=True)
+class Validation:
+    """An ALTER TABLE ... VALIDATE CONSTRAINT name."""
+
+    table: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class SetNotNull:
+    """SET NOT NULL on an existing table, from alter_column or from raw SQL."""
+
+    table: str | None
+    column: str
+
+
+NotNullEvent = NotNullCheck | Validation | SetNotNull
+
+
+def condition_column(node: ast.expr | None, scope: Scope) -> str | None:
+    """The column a create_check_constraint condition proves NOT NULL, if that is all it says.
+
+    Reads SQL text (``"email IS NOT NULL"``, ``sa.text(...)``) and the Core forms
+    ``sa.column("email").isnot(None)`` / ``.is_not(None)`` / ``!= None``.
+    """
+    if isinstance(node, ast.Name):
+        node = scope.get(node.id, node)
+    if (
+        isinstance(node, ast.Call)
+        and callee_name(node) in {"isnot", "is_not"}
+        and isinstance(node.func, ast.Attribute)
+        and node.args
+        and is_none(node.args[0])
+    ):
+        return _column_name(node.func.value, scope)
+    if (
+        isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.NotEq | ast.IsNot)
+        and is_none(node.comparators[0])
+    ):
+        return _column_name(node.left, scope)
+    text = read_sql(node, scope).text
+    return not_null_column(text) if text else None
+
+
+def _column_name(node: ast.expr, scope: Scope) -> str | None:
+    """``sa.column("email")`` or ``sa.Column("email")``: "email"."""
+    if isinstance(node, ast.Call) and callee_name(node) in {"column", "Column"} and node.args:
+        return normalise_table(literal_name(node.args[0], scope))
+    return None
+
+
+def not_null_events(rev: Revision) -> Iterator[tuple[Op, NotNullEvent]]:
+    """upgrade()'s NOT NULL checks, validations and SET NOT NULLs, in the order they run."""
+    for op in rev.ops.upgrade:
+        if op.name == "create_check_constraint":
+            column = condition_column(op.arg("condition"), op.scope)
+            if column:
+                validated = not is_true(keyword(op.call, NOT_VALID_KW))
+                name = op.name_arg("constraint_name")
+                yield op, NotNullCheck(op.table, name, column, validated)
+        elif op.name == "alter_column" and rev.existing(op):
+            not_null = is_false(op.arg("nullable"))
+            if not_null and not is_false(keyword(op.call, "existing_nullable")):
+                yield op, SetNotNull(op.table, op.name_arg("column_name") or "?")
+        elif op.name == "execute":
+            for _, statement in rev.statements([op]):
+                yield from ((op, event) for event in _sql_not_null_events(rev, statement))
+
+
+def _sql_not_null_events(rev: Revision, statement: Statement) -> Iterator[NotNullEvent]:
+    table = statement.table
+    for action in statement.actions:
+        if action.kind == "ADD CONSTRAINT" and action.constraint == "CHECK" and action.column:
+            yield NotNullCheck(table, action.name, action.column, not action.not_valid)
+        elif action.kind == "VALIDATE":
+            yield Validation(table, action.name)
+        elif action.kind == "SET NOT NULL" and action.column and table not in rev.created:
+            yield SetNotNull(table, action.column)
+
+
+def _same_table(first: str | None, second: str | None) -> bool:
+    return first is None or second is None or first == second
+
+
+def _proven(target: SetNotNull, checks: list[NotNullCheck], validations: list[Validation]) -> bool:
+    """A CHECK (col IS NOT NULL) on this column, validated when added or by name since."""
+    for check in checks:
+        if check.column != target.column or not _same_table(check.table, target.table):
             continue
-        if rev.existing(op) and op.table not in validated:
-            column = op.name_arg("column_name") or "?"
-            yield rev.finding(
-                "set-not-null",
-                op,
-                f"SET NOT NULL on {table_label(op)}.{column} scans the table under "
-                "ACCESS EXCLUSIVE",
+        if check.validated or any(
+            done.name == check.name and _same_table(done.table, check.table) for done in validations
+        ):
+            return True
+    return False
+
+
+class EarlierChecks:
+    """The NOT NULL checks and validations of each revision in a run, by revision id.
+
+    Built once per run: a SET NOT NULL may rely on a check that an ancestor
+    revision added and validated.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.revisions: dict[str, Revision] = {}
+        nodes = []
+        for revision in project.revisions:
+            node = read_node(revision.source)
+            if node is not None:
+                nodes.append(node)
+                self.revisions[node.id] = revision
+        self.history = History(nodes)
+        self.events: dict[str, list[NotNullEvent]] = {}
+
+    def before(self, rev: Revision) -> tuple[list[NotNullCheck], list[Validation]]:
+        """What the revisions this one descends from added and validated."""
+        node = read_node(rev.source)
+        if node is None or self.revisions.get(node.id) is None:
+            return [], []
+        checks: list[NotNullCheck] = []
+        validations: list[Validation] = []
+        for ancestor in self.history.ancestors(node.id) - {node.id}:
+            if ancestor not in self.events:
+                earlier = self.revisions[ancestor]
+                self.events[ancestor] = [event for _, event in not_null_events(earlier)]
+            for event in self.events[ancestor]:
+                if isinstance(event, NotNullCheck):
+                    checks.append(event)
+                elif isinstance(event, Validation):
+                    validations.append(event)
+        return checks, validations
+
+
+_EARLIER: weakref.WeakKeyDictionary[Project, EarlierChecks] = weakref.WeakKeyDictionary()
+
+
+def earlier_checks(rev: Revision) -> tuple[list[NotNullCheck], list[Validation]]:
+    if rev.project not in _EARLIER:
+        _EARLIER[rev.project] = EarlierChecks(rev.project)
+    return _EARLIER[rev.project].before(rev)
+
+
+def check_set_not_null(rev: Revision) -> Iterator[Finding]:
+    """SET NOT NULL scans under ACCESS EXCLUSIVE unless a validated CHECK (col IS NOT NULL)
+    on that column proves it: added here or in an ancestor, validated before the SET."""
+    events = list(not_null_events(rev))
+    if not any(isinstance(event, SetNotNull) for _, event in events):
+        return
+    checks, validations = earlier_checks(rev)
+    for op, event in events:
+        if isinstance(event, NotNullCheck):
+            checks.append(event)
+        elif isinstance(event, Validation):
+            validations.append(event)
+        elif not _proven(event, checks, validations):
+            how = "alter_column(nullable=False)" if op.name == "alter_column" else "SET NOT NULL"
+            detail = (
+                f"{how} on {event.table or 'the table'}.{event.column} scans the table under "
+                f"ACCESS EXCLUSIVE: no validated CHECK ({event.column} IS NOT NULL) comes first"
             )
+            yield rev.finding(
+                "set-not-null", op, detail + _unknown_validation(event, checks, validations)
+            )
+
+
+def _unknown_validation(
+    target: SetNotNull, checks: list[NotNullCheck], validations: list[Validation]
+) -> str:
+    """Name a VALIDATE whose constraint the checker never saw: its definition may sit in a
+    revision that was not among the files checked."""
+    known = {check.name for check in checks}
+    for done in validations:
+        if done.name not in known and _same_table(done.table, target.table):
+            return (
+                f"; it validates {done.name}, but no CHECK ({target.column} IS NOT NULL) of "
+                "that name is in this revision or its ancestors among the files checked"
+            )
+    return ""
 
 
 def check_constraint_not_valid(rev: Revision) -> Iterator[Finding]:

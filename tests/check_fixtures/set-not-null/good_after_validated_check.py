@@ -1,22 +1,23 @@
-"""Last step: a validated CHECK proves NOT NULL, so SET NOT NULL skips the scan."""
+"""Last step: the CHECK from the revision before, validated first, proves NOT NULL."""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "set_not_null_good_after_validated_check"
-down_revision = None
+down_revision = "set_not_null_good_1_check_not_valid"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE users VALIDATE CONSTRAINT ck_users_email_not_null")
-    op.alter_column("users", "email", nullable=False, existing_type=sa.Text())
-    op.drop_constraint("ck_users_email_not_null", "users", type_="check")
+    with op.get_context().autocommit_block():
+        op.execute("ALTER TABLE members VALIDATE CONSTRAINT ck_members_email_not_null")
+    op.alter_column("members", "email", nullable=False, existing_type=sa.Text())
+    op.drop_constraint(op.f("ck_members_email_not_null"), "members", type_="check")
 
 
 def downgrade() -> None:
-    op.alter_column("users", "email", nullable=True, existing_type=sa.Text())
+    op.alter_column("members", "email", nullable=True, existing_type=sa.Text())
     op.create_check_constraint(
-        "ck_users_email_not_null", "users", "email IS NOT NULL", postgresql_not_valid=True
+        op.f("ck_members_email_not_null"), "members", "email IS NOT NULL", postgresql_not_valid=True
     )
