@@ -127,6 +127,15 @@ RULES: tuple[Rule, ...] = (
         "Move the statement into `with op.get_context().autocommit_block():`.",
     ),
     Rule(
+        "table-lock-statement",
+        "error",
+        "VACUUM FULL or CLUSTER (a rewrite under ACCESS EXCLUSIVE), or LOCK TABLE in SHARE "
+        "mode or stronger (held until the migration commits), in raw SQL.",
+        "Keep VACUUM FULL and CLUSTER out of migrations: rebuild the table outside the deploy "
+        "with a tool made for it (pg_repack). Drop LOCK TABLE: each statement takes the lock "
+        "it needs, only for as long as it needs it.",
+    ),
+    Rule(
         "add-not-null-without-default",
         "error",
         "add_column with nullable=False and no server_default fails on a non-empty table "
@@ -156,6 +165,24 @@ RULES: tuple[Rule, ...] = (
         "blocks writes.",
         "Build a unique index with postgresql_concurrently=True in an autocommit block, then "
         "`ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX ...`.",
+    ),
+    Rule(
+        "add-primary-key",
+        "error",
+        "create_primary_key (or ADD PRIMARY KEY in SQL) on an existing table builds its index "
+        "while ACCESS EXCLUSIVE blocks reads and writes.",
+        "Make the columns NOT NULL the safe way (see set-not-null), build a unique index with "
+        "postgresql_concurrently=True in an autocommit block, then `ALTER TABLE t ADD "
+        "CONSTRAINT t_pkey PRIMARY KEY USING INDEX ix` (a moment of ACCESS EXCLUSIVE, no build).",
+    ),
+    Rule(
+        "exclude-constraint",
+        "error",
+        "create_exclude_constraint (or ADD EXCLUDE in SQL) on an existing table builds its "
+        "index while ACCESS EXCLUSIVE blocks reads and writes.",
+        "There is no concurrent way to add one. Add it in a maintenance window with a short "
+        "lock_timeout, or build the constrained data in a new table (constraint included) and "
+        "switch to it.",
     ),
     Rule(
         "type-change-rewrite",

@@ -26,12 +26,15 @@ from .downgrade import (
 )
 from .locks import (
     check_add_not_null_without_default,
+    check_add_primary_key,
     check_concurrently_outside_autocommit,
     check_constraint_not_valid,
     check_drop_index_not_concurrent,
+    check_exclude_constraint,
     check_index_not_concurrent,
     check_json_not_jsonb,
     check_set_not_null,
+    check_table_lock_statement,
     check_type_change_rewrite,
     check_unique_constraint,
     check_volatile_default,
@@ -50,6 +53,9 @@ CHECKS: dict[str, Check] = {
     "set-not-null": check_set_not_null,
     "constraint-not-valid": check_constraint_not_valid,
     "unique-constraint": check_unique_constraint,
+    "add-primary-key": check_add_primary_key,
+    "exclude-constraint": check_exclude_constraint,
+    "table-lock-statement": check_table_lock_statement,
     "type-change-rewrite": check_type_change_rewrite,
     "volatile-default": check_volatile_default,
     "json-not-jsonb": check_json_not_jsonb,
@@ -77,6 +83,9 @@ POSTGRESQL_ONLY = {
     "json-not-jsonb",
     "backfill-with-ddl",
     "unbatched-dml",
+    "add-primary-key",
+    "exclude-constraint",
+    "table-lock-statement",
 }
 
 

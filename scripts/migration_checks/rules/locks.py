@@ -34,6 +34,8 @@ VOLATILE_CALL = re.compile(r"\b(" + "|".join(sorted(VOLATILE_FUNCTIONS)) + r")\s
 
 CONCURRENT_KW = "postgresql_concurrently"
 NOT_VALID_KW = "postgresql_not_valid"
+# LOCK TABLE modes that conflict with ROW EXCLUSIVE, the lock every INSERT/UPDATE/DELETE takes.
+WRITE_BLOCKING_MODES = {"SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"}
 # REINDEX of these kinds, and VACUUM of any kind, refuse to run inside a transaction block.
 NO_TRANSACTION_REINDEX = {"SCHEMA", "DATABASE", "SYSTEM"}
 
@@ -50,6 +52,10 @@ def sql_actions(rev: Revision) -> Iterator[tuple[Op, Statement, Action]]:
         if on_existing(rev, statement):
             for action in statement.actions:
                 yield op, statement, action
+
+
+def tables_label(statement: Statement) -> str:
+    return ", ".join(statement.tables) if statement.tables else "every table it may touch"
 
 
 def volatile_default(expr: ast.expr | None) -> str | None:
@@ -479,6 +485,90 @@ def check_unique_constraint(rev: Revision) -> Iterator[Finding]:
                 op,
                 f"ADD COLUMN {statement.table}.{action.column} UNIQUE builds an index while "
                 "writes are blocked",
+            )
+
+
+def check_add_primary_key(rev: Revision) -> Iterator[Finding]:
+    """ADD PRIMARY KEY builds its index under ACCESS EXCLUSIVE: no reads, no writes."""
+    for op in rev.upgrade("create_primary_key"):
+        if rev.existing(op):
+            yield rev.finding(
+                "add-primary-key",
+                op,
+                f"adds a primary key to {table_label(op)}; its index is built while reads "
+                "and writes are blocked",
+            )
+    for op, statement, action in sql_actions(rev):
+        builds = action.constraint == "PRIMARY KEY" and not action.using_index
+        if action.kind == "ADD CONSTRAINT" and builds:
+            yield rev.finding(
+                "add-primary-key",
+                op,
+                f"ADD PRIMARY KEY on {statement.table} without USING INDEX builds its index "
+                "while reads and writes are blocked",
+            )
+        elif action.kind == "ADD COLUMN" and "PRIMARY KEY" in action.inline:
+            yield rev.finding(
+                "add-primary-key",
+                op,
+                f"ADD COLUMN {statement.table}.{action.column} PRIMARY KEY builds an index "
+                "while reads and writes are blocked",
+            )
+
+
+def check_exclude_constraint(rev: Revision) -> Iterator[Finding]:
+    """ADD EXCLUDE builds its index under ACCESS EXCLUSIVE, and has no USING INDEX form."""
+    for op in rev.upgrade("create_exclude_constraint"):
+        if rev.existing(op):
+            yield rev.finding(
+                "exclude-constraint",
+                op,
+                f"adds an exclusion constraint to {table_label(op)}; its index is built while "
+                "reads and writes are blocked",
+            )
+    for op, statement, action in sql_actions(rev):
+        if action.kind == "ADD CONSTRAINT" and action.constraint == "EXCLUDE":
+            yield rev.finding(
+                "exclude-constraint",
+                op,
+                f"ADD EXCLUDE on {statement.table} builds its index while reads and writes "
+                "are blocked",
+            )
+
+
+def check_table_lock_statement(rev: Revision) -> Iterator[Finding]:
+    """VACUUM FULL and CLUSTER rewrite under ACCESS EXCLUSIVE; LOCK TABLE holds until commit."""
+    for op, statement in rev.statements(rev.ops.upgrade):
+        if not on_existing(rev, statement):
+            continue
+        tables = tables_label(statement)
+        if statement.verb == "VACUUM" and statement.mode == "FULL":
+            yield rev.finding(
+                "table-lock-statement",
+                op,
+                f"VACUUM FULL rewrites {tables} under ACCESS EXCLUSIVE: no reads or writes "
+                "until it finishes",
+            )
+        elif statement.verb == "CLUSTER":
+            yield rev.finding(
+                "table-lock-statement",
+                op,
+                f"CLUSTER rewrites {tables} under ACCESS EXCLUSIVE: no reads or writes until "
+                "it finishes",
+            )
+        elif statement.verb == "LOCK TABLE" and op.in_autocommit:
+            yield rev.finding(
+                "table-lock-statement",
+                op,
+                "LOCK TABLE inside autocommit_block() fails: it can only run in a transaction",
+            )
+        elif statement.verb == "LOCK TABLE" and statement.mode in WRITE_BLOCKING_MODES:
+            blocked = "reads and writes" if statement.mode == "ACCESS EXCLUSIVE" else "writes"
+            yield rev.finding(
+                "table-lock-statement",
+                op,
+                f"LOCK TABLE {tables} IN {statement.mode} MODE blocks {blocked} until the "
+                "migration commits",
             )
 
 
