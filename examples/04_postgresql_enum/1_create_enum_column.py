@@ -63,7 +63,6 @@ def upgrade() -> None:
             batch_op.add_column(
                 sa.Column("status", sa.String(length=20), server_default="active", nullable=False)
             )
-            # check: ignore[constraint-not-valid] SQLite only: batch mode copies the table anyway
             batch_op.create_check_constraint(op.f(CHECK_NAME), "status IN ('active', 'archived')")
 
 

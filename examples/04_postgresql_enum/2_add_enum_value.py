@@ -58,7 +58,6 @@ def upgrade() -> None:
     else:
         with op.batch_alter_table("projects") as batch_op:
             batch_op.drop_constraint(op.f(CHECK_NAME), type_="check")
-            # check: ignore[constraint-not-valid] SQLite only: batch mode copies the table anyway
             batch_op.create_check_constraint(
                 op.f(CHECK_NAME), "status IN ('active', 'paused', 'archived')"
             )

@@ -70,8 +70,14 @@ CHECKS: dict[str, Check] = {
 }
 
 
-# Rules about PostgreSQL's locks and types: a revision that only runs on SQLite skips them.
-POSTGRESQL_ONLY = {
+# Skipped for a revision that only runs on SQLite: PostgreSQL's locks and types, and the
+# rules about old code running beside the new schema. A SQLite database is a file on one
+# host; a deploy restarts the application there instead of rolling replicas past it.
+SKIPPED_ON_SQLITE = {
+    "drop-column",
+    "drop-table",
+    "rename-column",
+    "rename-table",
     "index-not-concurrent",
     "drop-index-not-concurrent",
     "concurrently-outside-autocommit",
@@ -144,7 +150,7 @@ def _with_new_tables_since(revisions: list[Revision], since: str) -> list[Revisi
 
 
 def _check(revision: Revision) -> list[Finding]:
-    skipped = POSTGRESQL_ONLY if sqlite_only(revision.source) else set()
+    skipped = SKIPPED_ON_SQLITE if sqlite_only(revision.source) else set()
     findings = (
         finding
         for rule, check in CHECKS.items()

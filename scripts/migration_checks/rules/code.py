@@ -109,7 +109,7 @@ def _transaction_call(op: Op, receivers: _Receivers) -> str | None:
             )
         return None
     if target.kind == "separate":
-        if op.name != "commit":
+        if op.name != "commit" or not _worked_before(op, receivers):
             return None
         other = (
             "a connection other than Alembic's"
@@ -124,6 +124,36 @@ def _transaction_call(op: Op, receivers: _Receivers) -> str | None:
     if target.kind == "savepoint":
         return None
     return f".{op.name}() ends Alembic's transaction early"
+
+
+# What puts work into a session or connection for a later commit() to commit.
+WORK_METHODS = {
+    "execute", "exec_driver_sql", "add", "add_all", "merge", "delete", "flush", "query",
+    "bulk_save_objects", "bulk_insert_mappings", "bulk_update_mappings",
+}  # fmt: skip
+
+
+def _worked_before(op: Op, receivers: _Receivers) -> bool:
+    """Whether the committed session or connection ran anything earlier in its function.
+
+    A commit of a separate session that did nothing commits nothing: no work
+    outlives a failed revision. Unknown places count as work.
+    """
+    func = op.call.func
+    function = receivers.frame_of(op.call).function
+    if not isinstance(func, ast.Attribute) or function is None:
+        return True
+    receiver = ast.dump(func.value)
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in WORK_METHODS
+            and (node.lineno, node.col_offset) < (op.call.lineno, op.call.col_offset)
+            and ast.dump(node.func.value) == receiver
+        ):
+            return True
+    return False
 
 
 ReceiverKind = Literal["alembic", "joined", "separate", "savepoint", "unknown"]

@@ -10,9 +10,7 @@ depends_on = None
 
 def upgrade() -> None:
     # expect-below: add-not-null-without-default
-    op.execute(
-        "ALTER TABLE users ADD COLUMN nickname text, ADD COLUMN role text NOT NULL"
-    )
+    op.execute("ALTER TABLE users ADD COLUMN nickname text, ADD COLUMN role text NOT NULL")
 
 
 def downgrade() -> None:

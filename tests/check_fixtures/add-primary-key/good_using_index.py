@@ -13,7 +13,9 @@ def upgrade() -> None:
         op.create_index(
             "accounts_pkey", "accounts", ["id"], unique=True, postgresql_concurrently=True
         )
-    op.execute("ALTER TABLE accounts ADD CONSTRAINT accounts_pkey PRIMARY KEY USING INDEX accounts_pkey")
+    op.execute(
+        "ALTER TABLE accounts ADD CONSTRAINT accounts_pkey PRIMARY KEY USING INDEX accounts_pkey"
+    )
 
 
 def downgrade() -> None:

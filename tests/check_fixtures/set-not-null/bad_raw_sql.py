@@ -10,9 +10,7 @@ depends_on = None
 
 def upgrade() -> None:
     # expect-below: set-not-null
-    op.execute(
-        "ALTER TABLE orders ADD COLUMN note text, ALTER COLUMN placed_at SET NOT NULL"
-    )
+    op.execute("ALTER TABLE orders ADD COLUMN note text, ALTER COLUMN placed_at SET NOT NULL")
     with op.get_context().autocommit_block():
         op.execute(
             "ALTER TABLE orders ADD CONSTRAINT ck_orders_total_not_null "

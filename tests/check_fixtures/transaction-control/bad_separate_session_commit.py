@@ -19,7 +19,6 @@ def upgrade() -> None:
     session = orm.Session(bind=engine)
     session.execute(sa.text("INSERT INTO audit (action) VALUES ('name')"))
     session.commit()  # expect: transaction-control
-    orm.Session().commit()  # expect: transaction-control
     op.alter_column("users", "bio", server_default="")
 
 

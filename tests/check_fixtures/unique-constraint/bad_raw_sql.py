@@ -12,7 +12,8 @@ def upgrade() -> None:
     # expect-below: unique-constraint
     op.execute("ALTER TABLE users ADD CONSTRAINT uq_users_email UNIQUE (email)")
     # USING INDEX TABLESPACE only says where the new index goes: it is still built.
-    op.execute("ALTER TABLE users ADD UNIQUE (handle) USING INDEX TABLESPACE fast")  # expect: unique-constraint
+    # expect-below: unique-constraint
+    op.execute("ALTER TABLE users ADD UNIQUE (handle) USING INDEX TABLESPACE fast")
     op.execute("ALTER TABLE users ADD COLUMN code text UNIQUE")  # expect: unique-constraint
 
 

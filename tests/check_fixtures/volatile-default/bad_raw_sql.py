@@ -10,10 +10,9 @@ depends_on = None
 
 def upgrade() -> None:
     # expect-below: volatile-default
-    op.execute(
-        "ALTER TABLE users ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid()"
-    )
-    op.execute("ALTER TABLE orders ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY")  # expect: volatile-default
+    op.execute("ALTER TABLE users ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid()")
+    # expect-below: volatile-default
+    op.execute("ALTER TABLE orders ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY")
     # expect-below: volatile-default
     op.execute(
         "ALTER TABLE orders ADD COLUMN total_cents bigint "
