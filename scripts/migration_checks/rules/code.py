@@ -14,23 +14,6 @@ from ..walker import Op
 from .imports import ModelImport, describe_model_imports, model_imports
 from .revision import Revision
 
-VOLATILE_FUNCTIONS = {
-    "random",
-    "gen_random_uuid",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuidv4",
-    "uuidv7",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-}
-
-
-CONCURRENT_KW = "postgresql_concurrently"
-NOT_VALID_KW = "postgresql_not_valid"
-
 
 def check_sql_string_formatting(rev: Revision) -> Iterator[Finding]:
     """Formatted SQL breaks on quotes and invites injection; bind values instead.

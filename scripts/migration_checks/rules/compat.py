@@ -8,23 +8,6 @@ from ..model import Finding
 from ..nodes import normalise_table as table_key
 from .revision import Revision, is_none, read_column, table_label
 
-VOLATILE_FUNCTIONS = {
-    "random",
-    "gen_random_uuid",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuidv4",
-    "uuidv7",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-}
-
-
-CONCURRENT_KW = "postgresql_concurrently"
-NOT_VALID_KW = "postgresql_not_valid"
-
 
 def check_drop_column(rev: Revision) -> Iterator[Finding]:
     """Code still running during the deploy selects the column and fails."""

@@ -13,22 +13,6 @@ from ..sqltext import IDENT, Statement, classify, split_statements
 from ..walker import Op
 from .revision import Revision, read_column
 
-VOLATILE_FUNCTIONS = {
-    "random",
-    "gen_random_uuid",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuidv4",
-    "uuidv7",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-}
-
-
-CONCURRENT_KW = "postgresql_concurrently"
-NOT_VALID_KW = "postgresql_not_valid"
 # Statements come from split_statements(): whitespace collapsed, string literals blanked.
 ADD_ENUM_VALUE_IF_NOT_EXISTS = re.compile(
     rf"^ALTER\s+TYPE\s+{IDENT}\s+ADD\s+VALUE\s+IF\s+NOT\s+EXISTS\b", re.I

@@ -16,24 +16,10 @@ from ..walker import Op, Operations, collect_operations
 
 Check = Callable[["Revision"], Iterator[Finding]]
 
-VOLATILE_FUNCTIONS = {
-    "random",
-    "gen_random_uuid",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "uuid_generate_v4",
-    "uuidv4",
-    "uuidv7",
-    "clock_timestamp",
-    "timeofday",
-    "nextval",
-}
 
 INTEGER_TYPES = {"Integer", "INTEGER", "BigInteger", "BIGINT", "SmallInteger", "SMALLINT"}
 
 SCHEMA_ITEMS = {"ForeignKey", "CheckConstraint", "Identity", "Computed", "Sequence"}
-CONCURRENT_KW = "postgresql_concurrently"
-NOT_VALID_KW = "postgresql_not_valid"
 
 
 @dataclass(frozen=True)
