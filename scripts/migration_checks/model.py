@@ -161,8 +161,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "unique-constraint",
         "error",
-        "A unique constraint (or Column(unique=True)) builds its index under a lock that "
-        "blocks writes.",
+        "A unique constraint (or Column(unique=True)) builds its index under ACCESS "
+        "EXCLUSIVE: reads and writes wait for the build.",
         "Build a unique index with postgresql_concurrently=True in an autocommit block, then "
         "`ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX ...`.",
     ),

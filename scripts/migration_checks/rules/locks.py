@@ -461,7 +461,7 @@ def check_unique_constraint(rev: Revision) -> Iterator[Finding]:
                 "unique-constraint",
                 op,
                 f"adds a unique constraint to {table_label(op)}; its index is built while "
-                "writes are blocked",
+                "reads and writes are blocked",
             )
     for op, column in rev.added_columns():
         if column.unique and not column.index:
@@ -470,22 +470,7 @@ def check_unique_constraint(rev: Revision) -> Iterator[Finding]:
                 op,
                 f"Column(unique=True) adds a unique constraint to {table_label(op)}",
             )
-    for op, statement, action in sql_actions(rev):
-        builds = action.constraint == "UNIQUE" and not action.using_index
-        if action.kind == "ADD CONSTRAINT" and builds:
-            yield rev.finding(
-                "unique-constraint",
-                op,
-                f"ADD UNIQUE on {statement.table} without USING INDEX builds its index while "
-                "writes are blocked",
-            )
-        elif action.kind == "ADD COLUMN" and "UNIQUE" in action.inline:
-            yield rev.finding(
-                "unique-constraint",
-                op,
-                f"ADD COLUMN {statement.table}.{action.column} UNIQUE builds an index while "
-                "writes are blocked",
-            )
+    yield from _raw_constraint_builds(rev, "unique-constraint", "UNIQUE")
 
 
 def check_add_primary_key(rev: Revision) -> Iterator[Finding]:
@@ -498,20 +483,26 @@ def check_add_primary_key(rev: Revision) -> Iterator[Finding]:
                 f"adds a primary key to {table_label(op)}; its index is built while reads "
                 "and writes are blocked",
             )
+    yield from _raw_constraint_builds(rev, "add-primary-key", "PRIMARY KEY")
+
+
+def _raw_constraint_builds(rev: Revision, rule: str, constraint: str) -> Iterator[Finding]:
+    """Raw ``ADD [CONSTRAINT n] <constraint> (...)`` or ``ADD COLUMN ... <constraint>``:
+    an index built under ACCESS EXCLUSIVE; ``USING INDEX`` attaches a built one instead."""
     for op, statement, action in sql_actions(rev):
-        builds = action.constraint == "PRIMARY KEY" and not action.using_index
+        builds = action.constraint == constraint and not action.using_index
         if action.kind == "ADD CONSTRAINT" and builds:
             yield rev.finding(
-                "add-primary-key",
+                rule,
                 op,
-                f"ADD PRIMARY KEY on {statement.table} without USING INDEX builds its index "
+                f"ADD {constraint} on {statement.table} without USING INDEX builds its index "
                 "while reads and writes are blocked",
             )
-        elif action.kind == "ADD COLUMN" and "PRIMARY KEY" in action.inline:
+        elif action.kind == "ADD COLUMN" and constraint in action.inline:
             yield rev.finding(
-                "add-primary-key",
+                rule,
                 op,
-                f"ADD COLUMN {statement.table}.{action.column} PRIMARY KEY builds an index "
+                f"ADD COLUMN {statement.table}.{action.column} {constraint} builds an index "
                 "while reads and writes are blocked",
             )
 
