@@ -160,3 +160,24 @@ def test_the_summary_says_how_many_revisions_were_checked_as_sqlite_only(tmp_pat
     assert completed.stdout.splitlines()[-1].startswith(
         "0 error(s), 1 warning(s) in 1 revision file (1 SQLite-only: PostgreSQL lock rules skipped)"
     )
+
+
+@pytest.mark.parametrize(
+    ("folders", "sqlite_only"),
+    [
+        ("app/versions/sqlite", True),
+        ("app/sqlite_versions", True),
+        ("sqlite-tools/app/versions", False),
+    ],
+)
+def test_only_a_history_folder_makes_a_revision_sqlite_only(
+    tmp_path: Path, folders: str, sqlite_only: bool
+) -> None:
+    """A folder of SQLite revisions does; a project that lives in ~/sqlite-tools does not."""
+    folder = tmp_path / folders
+    folder.mkdir(parents=True)
+    (folder / "f1.py").write_text(revision("f1", None, 'op.create_index("ix", "users", ["a"])'))
+    _, findings = check(tmp_path, cwd=tmp_path)
+    assert (
+        "index-not-concurrent" not in rules_by_file(findings).get("f1.py", set())
+    ) is sqlite_only

@@ -30,7 +30,7 @@ def sqlite_only(source: RevisionSource) -> bool:
     Its folder says so (``versions/sqlite/``, a ``sqlite_versions`` entry of
     version_locations), or its upgrade() runs PRAGMA, which only SQLite knows.
     """
-    if any("sqlite" in part.lower() for part in source.path.resolve().parent.parts):
+    if any(_names_sqlite_history(part) for part in source.path.resolve().parent.parts):
         return True
     if "pragma" not in source.text.lower():
         return False
@@ -56,6 +56,16 @@ def _tail(node: ast.expr) -> tuple[str, ...]:
             if isinstance(node, ast.Name):
                 names.append(node.id)
             return tuple(reversed(names))
+
+
+def _names_sqlite_history(folder: str) -> bool:
+    """``sqlite``, ``sqlite_versions``, ``migrations-sqlite``: a folder of SQLite revisions.
+
+    A project that lives in ``~/sqlite-tools/`` is not one: the name must be
+    sqlite alone or say versions or migrations too.
+    """
+    name = folder.lower()
+    return name == "sqlite" or ("sqlite" in name and ("version" in name or "migration" in name))
 
 
 class GuardReader:
