@@ -16,7 +16,7 @@ from project import PROJECT_DIR, python_executable
 CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
 
 
-def revision(rev: str, down: str | None, upgrade: str, helpers: str = "") -> str:
+def revision(rev: str, down: str | tuple[str, ...] | None, upgrade: str, helpers: str = "") -> str:
     """A revision file whose upgrade() body is ``upgrade``."""
     body = "\n".join(f"    {line}" for line in upgrade.strip().splitlines())
     return (
@@ -181,3 +181,43 @@ def test_only_a_history_folder_makes_a_revision_sqlite_only(
     assert (
         "index-not-concurrent" not in rules_by_file(findings).get("f1.py", set())
     ) is sqlite_only
+
+
+def test_folders_above_the_checked_root_say_nothing(tmp_path: Path) -> None:
+    """A project kept in a folder named sqlite is still a PostgreSQL project."""
+    versions = tmp_path / "sqlite" / "app" / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "g1.py").write_text(revision("g1", None, 'op.create_index("ix", "users", ["a"])'))
+    _, findings = check(versions, cwd=tmp_path)
+    assert rules_by_file(findings) == {"g1.py": {"index-not-concurrent"}}
+
+
+def test_since_counts_an_unmerged_branch_as_new(tmp_path: Path) -> None:
+    """A feature branch that forked before production's revision is not in production."""
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    table = 'op.create_table("{0}", sa.Column("id", sa.Integer(), primary_key=True))'
+    (versions / "a.py").write_text(revision("old0", None, table.format("t0")))
+    (versions / "b.py").write_text(revision("prod", "old0", "pass"))
+    (versions / "c.py").write_text(revision("feat", "old0", table.format("tb")))
+    (versions / "d.py").write_text(revision("merg", ("prod", "feat"), "pass"))
+    index = 'op.create_index("ix_tb", "tb", ["id"])\nop.create_index("ix_t0", "t0", ["id"])'
+    (versions / "e.py").write_text(revision("idx0", "merg", index))
+
+    _, findings = check("--since", "prod", versions, cwd=tmp_path)
+
+    indexed = [f["message"] for f in findings if f["rule"] == "index-not-concurrent"]
+    assert len(indexed) == 1 and " on t0 " in indexed[0], indexed
+
+
+def test_since_refuses_a_revision_id_in_two_files(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text(revision("r1", None, "pass"))
+    (versions / "b.py").write_text(revision("r2", "r1", "pass"))
+    (versions / "c.py").write_text(revision("r2", "r1", "pass"))
+    completed, report = check("--since", "r1", versions, cwd=tmp_path)
+    assert completed.returncode == 2
+    assert report["error"] == (
+        "--since r1: error: revision id r2 is in two files, versions/b.py and versions/c.py"
+    )

@@ -11,11 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .dialects import sqlite_only
 from .history import UnknownRevision
 from .model import RULES, Finding, InputError, doc_path
-from .rules import check_revisions
-from .source import RevisionSource, collect_paths, display_path, load_revision
+from .rules import CheckRun, check_revisions
+from .source import (
+    RevisionSource,
+    collect_paths,
+    display_path,
+    folders_below,
+    load_revision,
+)
 from .suppress import apply_suppressions, read_suppressions
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -119,15 +124,17 @@ def run(argv: Sequence[str] | None) -> int:
         print_rules(args.format)
         return EXIT_CLEAN
     sources, input_errors = load_inputs(args.paths, Path.cwd())
+    sqlite_files = 0
     try:
-        findings = check_all(sources, args.sql, args.squawk_timeout_rules, args.since, input_errors)
+        findings, checked = check_all(sources, args.sql, args.squawk_timeout_rules, args.since)
+        input_errors.extend(checked.errors)
+        sqlite_files = len(checked.sqlite_only)
     except UnknownRevision as error:
         input_errors.append(InputError(f"--since {args.since}", 0, str(error)))
         findings = []
     if input_errors:
         report_unusable_input(input_errors, findings, args.format, len(sources))
         return EXIT_INPUT
-    sqlite_files = sum(1 for source in sources if sqlite_only(source))
     print_findings(findings, args.format, len(sources), sys.stdout, sqlite_files)
     return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_CLEAN
 
@@ -156,19 +163,14 @@ def report_unusable_input(
 
 
 def check_all(
-    sources: list[RevisionSource],
-    sql: bool,
-    timeout_rules: bool,
-    since: str | None = None,
-    errors: list[InputError] | None = None,
-) -> list[Finding]:
+    sources: list[RevisionSource], sql: bool, timeout_rules: bool, since: str | None = None
+) -> tuple[list[Finding], CheckRun]:
     """AST rules, then the optional SQL layer, then suppressions, sorted by place.
 
-    Files the rules cannot follow are appended to ``errors``.
+    The run also says which files the rules could not follow, and which are SQLite-only.
     """
-    findings, unusable = check_revisions(sources, since)
-    if errors is not None:
-        errors.extend(unusable)
+    checked = check_revisions(sources, since)
+    findings = checked.findings
     linted: set[str] = set()
     if sql:
         from .sql_layer import run_sql_layer
@@ -189,7 +191,7 @@ def check_all(
             source.display in linted,
         )
     ]
-    return sorted(kept, key=lambda f: (f.file, f.line, f.rule))
+    return sorted(kept, key=lambda f: (f.file, f.line, f.rule)), checked
 
 
 def load_inputs(arguments: list[str], cwd: Path) -> tuple[list[RevisionSource], list[InputError]]:
@@ -204,12 +206,13 @@ def load_inputs(arguments: list[str], cwd: Path) -> tuple[list[RevisionSource], 
         except InputError as error:
             errors.append(error)
             continue
-        for path in paths:
+        for root, path in paths:
             if path.resolve() in seen:
                 continue
             seen.add(path.resolve())
             try:
-                sources.append(load_revision(path, display_path(path, cwd)))
+                display = display_path(path, cwd)
+                sources.append(load_revision(path, display, folders_below(root, path)))
             except InputError as error:
                 errors.append(error)
     return sources, errors

@@ -15,7 +15,8 @@ from .source import RevisionSource
 
 
 class UnknownRevision(ValueError):
-    """A --since value that names no revision, or more than one, among the files checked."""
+    """A --since value that names no revision, or more than one, among the files checked,
+    or a history where one revision id is in two files."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,14 @@ class History:
     """The graph over the checked files; parents outside them are simply absent."""
 
     def __init__(self, nodes: Iterable[Node]) -> None:
-        self.nodes = {node.id: node for node in nodes}
+        self.nodes: dict[str, Node] = {}
+        for node in nodes:
+            if node.id in self.nodes:  # alembic refuses such a history too
+                first = self.nodes[node.id].display
+                raise UnknownRevision(
+                    f"revision id {node.id} is in two files, {first} and {node.display}"
+                )
+            self.nodes[node.id] = node
         self.children: dict[str, set[str]] = {}
         for node in self.nodes.values():
             for parent in node.parents:
@@ -81,15 +89,11 @@ class History:
         raise UnknownRevision(f"ambiguous revision prefix, matches {', '.join(matches[:5])}")
 
     def after(self, since: str) -> set[str]:
-        """Every revision that descends from ``since`` (not ``since`` itself)."""
-        found: set[str] = set()
-        pending = list(self.children.get(since, ()))
-        while pending:
-            rev = pending.pop()
-            if rev not in found:
-                found.add(rev)
-                pending.extend(self.children.get(rev, ()))
-        return found
+        """Every revision production does not have at ``since``: all but it and its ancestors.
+
+        That includes a branch that forked before ``since`` and is not merged into it.
+        """
+        return set(self.nodes) - self.ancestors(since)
 
     def ancestors(self, rev: str) -> set[str]:
         """``rev`` and every revision it descends from, among the checked files."""

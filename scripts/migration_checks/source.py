@@ -27,6 +27,9 @@ class RevisionSource:
     tree: ast.Module
     upgrade: ast.FunctionDef
     downgrade: ast.FunctionDef | None
+    # The folders from the checked root down to the file's own: where a history
+    # says which database it is for (``versions/sqlite/``), never the folders above.
+    folders: tuple[str, ...] = ()
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -37,13 +40,24 @@ def display_path(path: Path, cwd: Path) -> str:
         return str(path)
 
 
-def collect_paths(arguments: list[str], cwd: Path) -> list[Path]:
-    """Expand the command-line paths (or the alembic.ini default) into revision files."""
+def collect_paths(arguments: list[str], cwd: Path) -> list[tuple[Path, Path]]:
+    """Expand the command-line paths (or the alembic.ini default) into (root, revision file)."""
     roots = [Path(arg) for arg in arguments] if arguments else default_versions_dirs(cwd)
-    files: list[Path] = []
-    for root in roots:
-        files.extend(_files_under(root))
-    return files
+    return [(root, path) for root in roots for path in _files_under(root)]
+
+
+def folders_below(root: Path, path: Path) -> tuple[str, ...]:
+    """The root folder's name and those below it down to ``path``'s folder.
+
+    A file given by itself keeps its own folder's name only.
+    """
+    folder = path.resolve().parent
+    if root.is_file():
+        return (folder.name,)
+    try:
+        return folder.relative_to(root.resolve().parent).parts
+    except ValueError:
+        return (folder.name,)
 
 
 def _files_under(root: Path) -> list[Path]:
@@ -64,7 +78,7 @@ def _files_under(root: Path) -> list[Path]:
     return found
 
 
-def load_revision(path: Path, display: str) -> RevisionSource:
+def load_revision(path: Path, display: str, folders: tuple[str, ...] = ()) -> RevisionSource:
     """Parse one file and confirm it is an Alembic revision (revision id and upgrade())."""
     try:
         # utf-8-sig: a byte-order mark is valid Python source, and alembic loads such files.
@@ -95,6 +109,7 @@ def load_revision(path: Path, display: str) -> RevisionSource:
         tree=tree,
         upgrade=upgrade,
         downgrade=downgrade if isinstance(downgrade, ast.FunctionDef) else None,
+        folders=folders,
     )
 
 

@@ -13,7 +13,7 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from .dialects import GuardReader
+from .dialects import GuardReader, rebound_names
 from .nodes import (
     Scope,
     callee_name,
@@ -156,6 +156,11 @@ class _Walker:
         }
         self.ops: list[Op] = []
         self.active: list[str] = []
+        # Names bound more than once, whose value at a dialect test is unknown.
+        self.module_unstable = rebound_names(
+            [node for node in source.tree.body if not isinstance(node, ast.FunctionDef)]
+        )
+        self.unstable: list[frozenset[str]] = []
         self.segment = 0
 
     def function(self, node: ast.FunctionDef, label: Function) -> list[Op]:
@@ -165,8 +170,10 @@ class _Walker:
 
     def _run(self, node: ast.FunctionDef, ctx: _Context) -> None:
         self.active.append(node.name)
+        self.unstable.append(self.module_unstable | rebound_names(node.body))
         scope = {**self.module_scope, **collect_assignments(node.body)}
         self._block(node.body, ctx, scope)
+        self.unstable.pop()
         self.active.pop()
 
     def _block(self, body: list[ast.stmt], ctx: _Context, scope: Scope) -> bool:
@@ -191,7 +198,7 @@ class _Walker:
     def _if(self, node: ast.If, ctx: _Context, scope: Scope) -> bool:
         """A dialect guard decided for PostgreSQL walks only the branch that runs there."""
         self._expression(node.test, ctx, scope)
-        decided = GuardReader(scope, self.helpers).value(node.test)
+        decided = GuardReader(scope, self.helpers, self.unstable[-1]).value(node.test)
         if decided is True:
             return self._block(node.body, ctx, scope)
         if decided is False:
@@ -200,8 +207,31 @@ class _Walker:
         self._block(node.orelse, ctx, scope)
         return False
 
+    def _table_of_written(self, call: ast.Call, scope: Scope) -> str | None:
+        """``query(M).update({"role": ...})``: the table of a column added earlier, if any."""
+        values = call.args[0] if call.args else None
+        if not isinstance(values, ast.Dict):
+            return None
+        added = self._added_columns(scope)
+        for key in values.keys:
+            name = key.attr if isinstance(key, ast.Attribute) else literal_name(key)
+            if name and name.lower() in added:
+                return added[name.lower()]
+        return None
+
     def _orm_writes(self, loop: ast.For | ast.AsyncFor, ctx: _Context, scope: Scope) -> None:
         """Rows a loop changes through the ORM, recorded as one UPDATE per table."""
+        added = self._added_columns(scope)
+        for assignment, table, filtered, by_id in orm_loop_writes(loop, scope, added):
+            marker = ast.Call(func=ast.Name(id="orm_write", ctx=ast.Load()), args=[], keywords=[])
+            statement = Statement("UPDATE", table=table, has_where=filtered, bounded=by_id)
+            self._record(
+                "orm_write", ast.copy_location(marker, assignment), ctx, scope, None, False,
+                statement=statement,
+            )  # fmt: skip
+
+    def _added_columns(self, scope: Scope) -> dict[str, str]:
+        """Columns added or altered so far in this function: name -> table."""
         added: dict[str, str] = {}
         for op in self.ops:
             if op.table and op.name in {"add_column", "alter_column"}:
@@ -214,13 +244,7 @@ class _Walker:
                     name = op.name_arg("column_name")
                 if name:
                     added[name.lower()] = op.table
-        for assignment, table, filtered, by_id in orm_loop_writes(loop, scope, added):
-            marker = ast.Call(func=ast.Name(id="orm_write", ctx=ast.Load()), args=[], keywords=[])
-            statement = Statement("UPDATE", table=table, has_where=filtered, bounded=by_id)
-            self._record(
-                "orm_write", ast.copy_location(marker, assignment), ctx, scope, None, False,
-                statement=statement,
-            )  # fmt: skip
+        return added
 
     def _field(self, value: object, ctx: _Context, scope: Scope) -> None:
         """Visit the expressions and nested blocks of a compound or simple statement."""
@@ -285,6 +309,8 @@ class _Walker:
         base = func.value.id if isinstance(func.value, ast.Name) else _dotted(func.value)
         is_batch, batch_table = ctx.batch_table(base) if base else (False, None)
         if method in {"update", "delete"} and (statement := orm_bulk_write(call, scope)):
+            if statement.table is None:  # a model imported from the application
+                statement = replace(statement, table=self._table_of_written(call, scope))
             self._record("orm_write", call, ctx, scope, None, False, statement=statement)
         elif (base in self.op_names or is_batch) and method in OP_PARAMS:
             self._record(method, call, ctx, scope, batch_table if is_batch else None, is_batch)

@@ -10,9 +10,8 @@ else can be using an empty table that did not exist a moment ago.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from ..dialects import sqlite_only
 from ..history import History, read_node
 from ..model import Finding, InputError
 from ..source import RevisionSource
@@ -95,31 +94,39 @@ SKIPPED_ON_SQLITE = {
 }
 
 
-def check_revisions(
-    sources: list[RevisionSource], since: str | None = None
-) -> tuple[dict[str, list[Finding]], list[InputError]]:
-    """Run every AST rule on each revision: findings by display path, and unusable files.
+@dataclass
+class CheckRun:
+    """What one run found: findings by display path, unusable files, SQLite-only files."""
+
+    findings: dict[str, list[Finding]]
+    errors: list[InputError]
+    sqlite_only: set[str]
+
+
+def check_revisions(sources: list[RevisionSource], since: str | None = None) -> CheckRun:
+    """Run every AST rule on each revision.
 
     A file nested too deeply to follow (Python's recursion limit) is reported
     as unusable rather than crashing the run for every other file.
     Raises UnknownRevision when ``since`` names no checked revision.
     """
     project = Project()
-    errors: list[InputError] = []
+    run = CheckRun({source.display: [] for source in sources}, [], set())
     for source in sources:
         try:
             project.revisions.append(Revision.build(source, project))
         except RecursionError:
-            errors.append(_too_deep(source))
+            run.errors.append(_too_deep(source))
     if since is not None:
         project.revisions = _with_new_tables_since(project.revisions, since)
-    findings: dict[str, list[Finding]] = {source.display: [] for source in sources}
     for revision in project.revisions:
         try:
-            findings[revision.source.display] = _check(revision)
+            run.findings[revision.source.display] = _check(revision)
+            if revision.sqlite_only:
+                run.sqlite_only.add(revision.source.display)
         except RecursionError:
-            errors.append(_too_deep(revision.source))
-    return findings, errors
+            run.errors.append(_too_deep(revision.source))
+    return run
 
 
 def _too_deep(source: RevisionSource) -> InputError:
@@ -150,7 +157,7 @@ def _with_new_tables_since(revisions: list[Revision], since: str) -> list[Revisi
 
 
 def _check(revision: Revision) -> list[Finding]:
-    skipped = SKIPPED_ON_SQLITE if sqlite_only(revision.source) else set()
+    skipped = SKIPPED_ON_SQLITE if revision.sqlite_only else set()
     findings = (
         finding
         for rule, check in CHECKS.items()

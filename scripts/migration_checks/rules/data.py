@@ -110,7 +110,7 @@ def check_unbatched_dml(rev: Revision) -> Iterator[Finding]:
             yield rev.finding(
                 "unbatched-dml",
                 op,
-                f"{statement.verb} on {statement.table} runs in batches inside one "
+                f"{statement.verb} on {statement.table or 'a table'} runs in batches inside one "
                 "transaction: every batch keeps its row locks until the migration commits",
             )
         elif not in_batches and not statement.bounded:
@@ -122,7 +122,9 @@ def check_unbatched_dml(rev: Revision) -> Iterator[Finding]:
                 else ("in one statement")
             )
             yield rev.finding(
-                "unbatched-dml", op, f"{statement.verb} on {statement.table} touches {scope} {how}"
+                "unbatched-dml",
+                op,
+                f"{statement.verb} on {statement.table or 'a table'} touches {scope} {how}",
             )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..coltypes import type_name
+from ..dialects import runs_pragma, sqlite_history
 from ..model import Finding, make_finding
 from ..nodes import Scope, callee_name, is_false, is_true, keyword, literal_name
 from ..source import RevisionSource
@@ -107,6 +108,19 @@ class Revision:
     def build(cls, source: RevisionSource, project: Project | None = None) -> Revision:
         ops = collect_operations(source)
         return cls(source, ops, frozenset(ops.created_tables), project or Project())
+
+    @property
+    def sqlite_only(self) -> bool:
+        """Only ever runs on SQLite: its folder says so, or it runs PRAGMA on every dialect
+        (a PRAGMA behind ``if dialect == "sqlite":`` is not walked, so it does not count)."""
+        if sqlite_history(self.source):
+            return True
+        texts = [
+            read_sql(op.arg("sqltext"), op.scope).text or ""
+            for op in self.ops.upgrade
+            if op.name == "execute"
+        ]
+        return runs_pragma(texts)
 
     def finding(self, rule_id: str, op: Op | ast.AST, detail: str) -> Finding:
         """A finding at an operation (or any node), spanning all of its lines."""
