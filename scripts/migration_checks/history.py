@@ -15,8 +15,7 @@ from .source import RevisionSource
 
 
 class UnknownRevision(ValueError):
-    """A --since value that names no revision, or more than one, among the files checked,
-    or a history where one revision id is in two files."""
+    """A --since value that names no revision, or more than one, among the files checked."""
 
 
 @dataclass(frozen=True)
@@ -64,14 +63,13 @@ class History:
     """The graph over the checked files; parents outside them are simply absent."""
 
     def __init__(self, nodes: Iterable[Node]) -> None:
+        # One id in two files: separate histories that share ids (Prefect keeps a
+        # PostgreSQL and a SQLite one), or a copy. Their parents are merged.
         self.nodes: dict[str, Node] = {}
         for node in nodes:
-            if node.id in self.nodes:  # alembic refuses such a history too
-                first = self.nodes[node.id].display
-                raise UnknownRevision(
-                    f"revision id {node.id} is in two files, {first} and {node.display}"
-                )
-            self.nodes[node.id] = node
+            known = self.nodes.get(node.id)
+            parents = tuple(dict.fromkeys((*known.parents, *node.parents))) if known else ()
+            self.nodes[node.id] = Node(node.id, parents or node.parents, node.display)
         self.children: dict[str, set[str]] = {}
         for node in self.nodes.values():
             for parent in node.parents:

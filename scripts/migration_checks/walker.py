@@ -142,6 +142,7 @@ class _Walker:
     """Collects Op records from one function, following module-level helpers."""
 
     def __init__(self, source: RevisionSource) -> None:
+        self.tree = source.tree
         self.op_names, self.op_functions = _op_aliases(source.tree)
         self.module_scope = {
             **mapped_tables(source.tree),
@@ -156,11 +157,8 @@ class _Walker:
         }
         self.ops: list[Op] = []
         self.active: list[str] = []
-        # Names bound more than once, whose value at a dialect test is unknown.
-        self.module_unstable = rebound_names(
-            [node for node in source.tree.body if not isinstance(node, ast.FunctionDef)]
-        )
-        self.unstable: list[frozenset[str]] = []
+        self.bodies: list[list[ast.stmt]] = []  # of the functions being walked
+        self.rebound: dict[int, frozenset[str]] = {}
         self.segment = 0
 
     def function(self, node: ast.FunctionDef, label: Function) -> list[Op]:
@@ -170,10 +168,10 @@ class _Walker:
 
     def _run(self, node: ast.FunctionDef, ctx: _Context) -> None:
         self.active.append(node.name)
-        self.unstable.append(self.module_unstable | rebound_names(node.body))
+        self.bodies.append(node.body)
         scope = {**self.module_scope, **collect_assignments(node.body)}
         self._block(node.body, ctx, scope)
-        self.unstable.pop()
+        self.bodies.pop()
         self.active.pop()
 
     def _block(self, body: list[ast.stmt], ctx: _Context, scope: Scope) -> bool:
@@ -195,10 +193,21 @@ class _Walker:
             self._field(value, ctx, scope)
         return isinstance(node, ast.Return | ast.Raise)
 
+    def _unstable(self) -> frozenset[str]:
+        """Names bound more than once, here or at module level: unknown at a dialect test.
+
+        Worked out on the first ``if`` of a function: most revisions have none.
+        """
+        key = id(self.bodies[-1])
+        if key not in self.rebound:
+            module = [node for node in self.tree.body if not isinstance(node, ast.FunctionDef)]
+            self.rebound[key] = rebound_names(module) | rebound_names(self.bodies[-1])
+        return self.rebound[key]
+
     def _if(self, node: ast.If, ctx: _Context, scope: Scope) -> bool:
         """A dialect guard decided for PostgreSQL walks only the branch that runs there."""
         self._expression(node.test, ctx, scope)
-        decided = GuardReader(scope, self.helpers, self.unstable[-1]).value(node.test)
+        decided = GuardReader(scope, self.helpers, self._unstable()).value(node.test)
         if decided is True:
             return self._block(node.body, ctx, scope)
         if decided is False:

@@ -140,11 +140,10 @@ def _with_new_tables_since(revisions: list[Revision], since: str) -> list[Revisi
     nodes = {revision.source.display: read_node(revision.source) for revision in revisions}
     history = History(node for node in nodes.values() if node is not None)
     after = history.after(history.resolve(since))
-    created_by = {
-        node.id: revision.created
-        for revision, node in zip(revisions, nodes.values(), strict=True)
-        if node is not None
-    }
+    created_by: dict[str, frozenset[str]] = {}  # by id: files sharing an id add up
+    for revision, node in zip(revisions, nodes.values(), strict=True):
+        if node is not None:
+            created_by[node.id] = created_by.get(node.id, frozenset()) | revision.created
     updated = []
     for revision in revisions:
         node = nodes[revision.source.display]

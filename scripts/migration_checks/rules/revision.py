@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..coltypes import type_name
 from ..dialects import runs_pragma, sqlite_history
@@ -109,7 +110,7 @@ class Revision:
         ops = collect_operations(source)
         return cls(source, ops, frozenset(ops.created_tables), project or Project())
 
-    @property
+    @cached_property
     def sqlite_only(self) -> bool:
         """Only ever runs on SQLite: its folder says so, or it runs PRAGMA on every dialect
         (a PRAGMA behind ``if dialect == "sqlite":`` is not walked, so it does not count)."""
