@@ -222,6 +222,9 @@ def test_since_adds_up_the_tables_of_files_that_share_an_id(tmp_path: Path) -> N
     (versions / "d.py").write_text(revision("r3", "r2", index))
 
     completed, findings = check("--since", "r1", versions, cwd=tmp_path)
+    without_since, all_findings = check(versions, cwd=tmp_path)
 
     assert completed.returncode in (0, 1), completed.stderr
     assert [f for f in findings if f["rule"] == "index-not-concurrent"] == []
+    assert without_since.returncode == 1, without_since.stderr  # shared ids are no error
+    assert len([f for f in all_findings if f["rule"] == "index-not-concurrent"]) == 2
