@@ -228,3 +228,33 @@ def test_since_adds_up_the_tables_of_files_that_share_an_id(tmp_path: Path) -> N
     assert [f for f in findings if f["rule"] == "index-not-concurrent"] == []
     assert without_since.returncode == 1, without_since.stderr  # shared ids are no error
     assert len([f for f in all_findings if f["rule"] == "index-not-concurrent"]) == 2
+
+
+def test_source_is_decoded_as_python_decodes_it(tmp_path: Path) -> None:
+    """A coding cookie is honoured; bytes that are not text in that encoding are unusable."""
+    latin = "# -*- coding: latin-1 -*-\n" + revision("h1", None, 'op.drop_column("users", "é")')
+    (tmp_path / "latin.py").write_bytes(latin.encode("latin-1"))
+    (tmp_path / "broken.py").write_bytes(b"revision = 'h2'\n\n# \xff\xfe not utf-8\n")
+    (tmp_path / "cookieless.py").write_bytes(b"# \xff not utf-8, no cookie\nrevision = 'h3'\n")
+
+    completed, report = check(tmp_path, cwd=tmp_path)
+
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        "broken.py:1: error: not utf-8 text (invalid start byte)",
+        "cookieless.py:1: error: not UTF-8 text and no usable coding cookie "
+        "(invalid or missing encoding declaration)",
+    ]
+    assert rules_by_file(report["findings"]) == {"latin.py": {"drop-column"}}
+
+
+def test_an_upgrade_assigned_from_a_function_is_checked(tmp_path: Path) -> None:
+    """``upgrade = _shared`` is a revision alembic runs, so the checker reads _shared."""
+    text = revision("i1", None, "pass").replace(
+        "def upgrade() -> None:\n    pass\n",
+        "def _shared() -> None:\n    op.drop_table('legacy')\n\n\nupgrade = _shared\n",
+    )
+    (tmp_path / "assigned.py").write_text(text)
+    completed, findings = check(tmp_path, cwd=tmp_path)
+    assert completed.returncode == 1, completed.stderr
+    assert rules_by_file(findings) == {"assigned.py": {"drop-table"}}

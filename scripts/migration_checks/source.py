@@ -8,6 +8,8 @@ print one line and exit 2 instead of a traceback.
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,36 +83,56 @@ def _files_under(root: Path) -> list[Path]:
 def load_revision(path: Path, display: str, folders: tuple[str, ...] = ()) -> RevisionSource:
     """Parse one file and confirm it is an Alembic revision (revision id and upgrade())."""
     try:
-        # utf-8-sig: a byte-order mark is valid Python source, and alembic loads such files.
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(display, 1, f"not UTF-8 text ({exc.reason})") from exc
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(display, 0, f"cannot read ({exc.strerror})") from exc
+    text = _decode(raw, display)
     try:
         tree = ast.parse(text, filename=display)
     except SyntaxError as exc:
         raise InputError(display, exc.lineno or 1, f"syntax error: {exc.msg}") from exc
     if not _assigns_module_name(tree, "revision"):
         raise InputError(display, 1, "not an Alembic revision (no module-level `revision = ...`)")
-    functions = {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
-    upgrade = functions.get("upgrade")
-    if not isinstance(upgrade, ast.FunctionDef):
+    upgrade = _entry_point(tree, "upgrade")
+    if upgrade is None:
         raise InputError(display, 1, "not an Alembic revision (no `def upgrade()`)")
-    downgrade = functions.get("downgrade")
     return RevisionSource(
         path=path,
         display=display,
         text=text,
         tree=tree,
         upgrade=upgrade,
-        downgrade=downgrade if isinstance(downgrade, ast.FunctionDef) else None,
+        downgrade=_entry_point(tree, "downgrade"),
         folders=folders,
     )
+
+
+def _decode(raw: bytes, display: str) -> str:
+    """Source text as Python reads it: UTF-8 (a BOM allowed) or the file's coding cookie."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as exc:  # undecodable first lines, or a cookie naming no codec
+        raise InputError(
+            display, 1, f"not UTF-8 text and no usable coding cookie ({exc.msg})"
+        ) from exc
+    try:
+        return raw.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise InputError(display, 1, f"not {encoding} text ({exc.reason})") from exc
+
+
+def _entry_point(tree: ast.Module, name: str) -> ast.FunctionDef | None:
+    """``def upgrade()``, or ``upgrade = _shared_upgrade`` naming a module-level function."""
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    target = name
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+            and isinstance(node.value, ast.Name)
+        ):
+            target = node.value.id
+    return functions.get(target)
 
 
 def _assigns_module_name(tree: ast.Module, name: str) -> bool:
