@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ENV_VAR = "TEST_POSTGRES_URL"
 # Ctrl-C, and what `timeout`, `kill` and a cancelled CI job send.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Set while signals_held() runs; a signal that reaches the handler meanwhile waits in HELD.
+HOLDING = threading.Event()
+HELD: list[int] = []
 
 
 class PostgresUnavailable(RuntimeError):
@@ -73,12 +77,23 @@ def embedded_server() -> Iterator[URL]:
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends; they are delivered then."""
+    """Hold SIGINT and SIGTERM until the block ends; they are delivered then.
+
+    The mask holds them for this thread. In a process with other threads (an
+    xdist worker's) the kernel can hand one to another thread; Python still runs
+    the handler here, and interrupt_on_stop_signals' handler defers it to the
+    block's end instead of interrupting the start.
+    """
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    HELD.clear()
+    HOLDING.set()
     try:
         yield
     finally:
+        HOLDING.clear()
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if HELD:
+            signal.raise_signal(HELD.pop())
 
 
 def interrupt_on_stop_signals(first: Callable[[], object] | None = None) -> None:
@@ -95,6 +110,9 @@ def interrupt_on_stop_signals(first: Callable[[], object] | None = None) -> None
     """
 
     def interrupt(number: int, frame: FrameType | None) -> None:
+        if HOLDING.is_set():  # inside signals_held(): delivered when it ends
+            HELD.append(number)
+            return
         for stop in STOP_SIGNALS:
             signal.signal(stop, signal.SIG_IGN)
         if first is not None:

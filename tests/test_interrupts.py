@@ -318,3 +318,47 @@ def test_pytest_stops_its_workers_servers_on_sigterm(
 
     run.assert_nothing_left()
     assert run.process.returncode == PYTEST_INTERRUPTED, output
+
+
+HELD_ON_ANOTHER_THREAD = """
+import signal, threading, time
+from postgres import interrupt_on_stop_signals, signals_held
+
+interrupt_on_stop_signals()
+go = threading.Event()
+
+
+def take_it() -> None:
+    # Started before the hold, so this thread does not hold the signal: the kernel
+    # can hand it one, as in an xdist worker. Python runs the handler in the main thread.
+    go.wait()
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+
+other = threading.Thread(target=take_it)
+other.start()
+seen = []
+try:
+    with signals_held():
+        go.set()
+        other.join()
+        for _ in range(200):
+            time.sleep(0.001)
+        seen.append("start finished")
+    seen.append("went on")
+except KeyboardInterrupt:
+    seen.append("interrupted")
+print(seen)
+"""
+
+
+def test_a_signal_another_thread_takes_still_waits_for_the_start() -> None:
+    """The start window holds a signal whichever thread the kernel gives it to."""
+    result = subprocess.run(
+        [sys.executable, "-c", HELD_ON_ANOTHER_THREAD],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(TESTS_DIR)},
+    )
+    assert result.stdout.strip() == "['start finished', 'interrupted']", result.stderr
