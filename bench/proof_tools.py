@@ -66,7 +66,11 @@ def timed(command: list[str], cwd: Path) -> float:
             _, stderr = process.communicate(timeout=600)
         except BaseException:
             process.send_signal(signal.SIGTERM)
-            process.communicate()
+            _, said = process.communicate()
+            print(
+                f"{' '.join(command[1:2])} said on its way out: {said.strip()[-500:]}",
+                file=sys.stderr,
+            )
             raise
     elapsed = time.monotonic() - started
     if process.returncode != 0:

@@ -111,8 +111,8 @@ class Started:
         deadline = time.monotonic() + 5
         while (naming(self.tmp) or self.alive()) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert naming(self.tmp) == "", "a server outlived the run"
-        assert self.alive() == [], "processes it started outlived the run"
+        assert naming(self.tmp) == "", f"a server outlived the run:\n{self.output()}"
+        assert self.alive() == [], f"processes it started outlived the run:\n{self.output()}"
         assert sorted(p.name for p in self.tmp.iterdir()) == []
 
     def alive(self) -> list[psutil.Process]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from types import FrameType
 from typing import Any
 
 from .errors import EXIT_ERROR, ProofError
@@ -36,6 +38,25 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def interrupt(number: int, frame: FrameType | None) -> None:
+    """SIGINT/SIGTERM: KeyboardInterrupt, which unwinds to the code that drops the scratch
+    databases and stops the server.
+
+    Inside a running event loop it is raised between two callbacks, as asyncio.run
+    does for Ctrl-C: raised inside the database driver's protocol code, it can
+    leave the process unable to clean up.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise KeyboardInterrupt from None
+    loop.call_soon_threadsafe(_raise_interrupt)
+
+
+def _raise_interrupt() -> None:
+    raise KeyboardInterrupt
+
+
 def run_command(prog: str, output_format: str, verbose: bool, body: Callable[[], int]) -> int:
     """Run ``body``; usage and environment errors exit 2 with one line on stderr.
 
@@ -44,7 +65,9 @@ def run_command(prog: str, output_format: str, verbose: bool, body: Callable[[],
     unforeseen is one line too (with its traceback under --verbose): exit 2,
     because nothing was proven.
     """
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(number) is not signal.SIG_IGN:  # a background job's SIGINT
+            signal.signal(number, interrupt)
     try:
         return body()
     except ProofError as exc:
