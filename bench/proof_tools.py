@@ -68,7 +68,7 @@ def timed(command: list[str], cwd: Path) -> float:
             process.send_signal(signal.SIGTERM)
             _, said = process.communicate()
             print(
-                f"{' '.join(command[1:2])} said on its way out: {said.strip()[-500:]}",
+                f"{Path(command[1]).name} said on its way out: {said.strip()[-500:]}",
                 file=sys.stderr,
             )
             raise
