@@ -1,7 +1,9 @@
 """SIGTERM or SIGINT mid-run: each process that starts an embedded PostgreSQL stops it.
 
 bench/run.py, bench/proof_tools.py (whose scripts start the servers),
-lock_trace.py and pytest itself (with an xdist worker) run as real
+lock_trace.py (in a fresh `alembic init -t async` project, with that
+project's own env.py, as a user runs it) and pytest itself (with an xdist
+worker) run as real
 processes with a private TMPDIR and no TEST_POSTGRES_URL, so each server
 starts there. Once it is up and work is under way, the test signals the
 process, then finds no process naming that folder (a server's command line
@@ -25,24 +27,26 @@ from pathlib import Path
 
 import psutil
 import pytest
-from project import PLACEHOLDER_HEAD, PROJECT_DIR, copy_project, sigint_as_in_a_terminal
+from project import PROJECT_DIR, sigint_as_in_a_terminal
+from stock import init_project
 
 TESTS_DIR = PROJECT_DIR / "tests"
 BENCH = PROJECT_DIR / "bench" / "run.py"
 PROOF_TOOLS = PROJECT_DIR / "bench" / "proof_tools.py"
 TRACE = PROJECT_DIR / "scripts" / "lock_trace.py"
+VERIFY = PROJECT_DIR / "scripts" / "verify_migrations.py"
 # Settings of this process that would point the child at servers or folders not its own.
 INHERITED = ("TEST_POSTGRES_URL", "DATABASE_URL", "XDG_RUNTIME_DIR", "ALEMBIC_FORKSERVER_BIN")
 INTERRUPTED = 130  # bench/*.py after KeyboardInterrupt
 PYTEST_INTERRUPTED = int(pytest.ExitCode.INTERRUPTED)
 
-SLEEPING_REVISION = f'''"""Waits, so that a test can stop the run in the middle."""
+SLEEPING_REVISION = '''"""Waits, so that a test can stop the run in the middle."""
 import os
 
 from alembic import op
 
 revision = "5eeb5eeb5eeb"
-down_revision = "{PLACEHOLDER_HEAD}"
+down_revision = "a2"  # the head of tests/stock.py's project
 branch_labels = None
 depends_on = None
 
@@ -229,12 +233,31 @@ def test_the_bench_stops_its_server_on_sigint_while_it_starts(
     assert bench.process.returncode == INTERRUPTED, output
 
 
+@pytest.mark.parametrize(
+    "command",
+    [[str(VERIFY), "--dialect", "postgresql"], [str(TRACE), "--rows", "100"]],
+    ids=["verify", "trace"],
+)
+def test_the_scripts_leave_nothing_behind_in_a_stock_project(
+    command: list[str], start: Callable[..., Started], tmp_path: Path
+) -> None:
+    """A whole run in a fresh `alembic init -t async` project, with its own env.py and
+    the embedded PostgreSQL the script starts: the server and its data go at the end."""
+    project = init_project(tmp_path, "async")
+    run = start([sys.executable, *command], cwd=project)
+
+    run.process.wait(timeout=120)
+
+    assert run.process.returncode == 0, run.output()
+    run.assert_nothing_left()
+
+
 def test_lock_trace_stops_its_server_on_sigterm(
     start: Callable[..., Started], tmp_path: Path
 ) -> None:
-    """SIGTERM while a traced revision runs."""
-    project = copy_project(tmp_path / "project")
-    (project / "alembic" / "versions" / "sleep.py").write_text(SLEEPING_REVISION)
+    """SIGTERM while a traced revision runs, in a fresh `alembic init -t async` project."""
+    project = init_project(tmp_path, "async")
+    (project / "migrations" / "versions" / "a3_sleep.py").write_text(SLEEPING_REVISION)
     marker = tmp_path / "migration-started"
     trace = start(
         [sys.executable, str(TRACE), "--rows", "100"], cwd=project, MIGRATION_STARTED=str(marker)
@@ -253,7 +276,7 @@ def test_lock_trace_stops_its_server_on_sigint_while_it_starts(
 ) -> None:
     """Ctrl-C while pg_ctl starts the scratch server: held, then delivered where the
     server is already stopped on the way out (not a moment before)."""
-    project = copy_project(tmp_path / "project")
+    project = init_project(tmp_path, "async")
     trace = start([sys.executable, str(TRACE), "--rows", "100"], cwd=project)
     trace.wait_for(lambda: server_started(trace.tmp), "postmaster.pid", timeout=60)
 
