@@ -13,8 +13,8 @@ import asyncio
 import os
 import shutil
 import signal
+import sys
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,12 +25,11 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+# The proof scripts' hold for a server's start: one mechanism for the scripts and the suite.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from migration_proof.scratch import STOP_SIGNALS, signals_held
+
 ENV_VAR = "TEST_POSTGRES_URL"
-# Ctrl-C, and what `timeout`, `kill` and a cancelled CI job send.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# Set while signals_held() runs; a signal that reaches the handler meanwhile waits in HELD.
-HOLDING = threading.Event()
-HELD: list[int] = []
 
 
 class PostgresUnavailable(RuntimeError):
@@ -75,27 +74,6 @@ def embedded_server() -> Iterator[URL]:
             shutil.rmtree(runtime_dir, ignore_errors=True)
 
 
-@contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends; they are delivered then.
-
-    The mask holds them for this thread. In a process with other threads (an
-    xdist worker's) the kernel can hand one to another thread; Python still runs
-    the handler here, and interrupt_on_stop_signals' handler defers it to the
-    block's end instead of interrupting the start.
-    """
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    HELD.clear()
-    HOLDING.set()
-    try:
-        yield
-    finally:
-        HOLDING.clear()
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        if HELD:
-            signal.raise_signal(HELD.pop())
-
-
 def interrupt_on_stop_signals(first: Callable[[], object] | None = None) -> None:
     """SIGINT and SIGTERM raise KeyboardInterrupt, once; ``first`` runs before it.
 
@@ -110,9 +88,6 @@ def interrupt_on_stop_signals(first: Callable[[], object] | None = None) -> None
     """
 
     def interrupt(number: int, frame: FrameType | None) -> None:
-        if HOLDING.is_set():  # inside signals_held(): delivered when it ends
-            HELD.append(number)
-            return
         for stop in STOP_SIGNALS:
             signal.signal(stop, signal.SIG_IGN)
         if first is not None:

