@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,22 +27,11 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCRIPTS = PROJECT_DIR / "scripts"
 TARGETS_S = {"verify": 20.0, "trace": 30.0}
-PROJECT_FILES = ["alembic.ini", "alembic", "models.py"]
-INDEX_RECIPE = PROJECT_DIR / "examples" / "03_create_index_concurrently.py"
+INDEX_RECIPE = "03_create_index_concurrently.py"
 
-
-def project_copy(folder: Path, *extra_revisions: Path) -> Path:
-    """What alembic needs from this project, plus ``extra_revisions``, in ``folder``."""
-    folder.mkdir()
-    for name in PROJECT_FILES:
-        source = PROJECT_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, folder / name)
-    for revision in extra_revisions:
-        shutil.copy(revision, folder / "alembic" / "versions" / revision.name)
-    return folder
+sys.path.insert(0, str(PROJECT_DIR / "tests"))  # the suite's project copy and signal handling
+import postgres  # noqa: E402
+from project import PLACEHOLDER_HEAD, copy_project, install_revisions  # noqa: E402
 
 
 def timed(command: list[str], cwd: Path) -> float:
@@ -79,7 +67,7 @@ def timed(command: list[str], cwd: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # unwind as for Ctrl-C
+    postgres.interrupt_on_stop_signals()  # once, as bench/run.py: a second must not cut it short
     try:
         return measure(argv)
     except KeyboardInterrupt:
@@ -98,8 +86,9 @@ def measure(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="proof-bench-") as folder:
-        verify_project = project_copy(Path(folder) / "verify")
-        trace_project = project_copy(Path(folder) / "trace", INDEX_RECIPE)
+        verify_project = copy_project(Path(folder) / "verify")
+        trace_project = copy_project(Path(folder) / "trace")
+        install_revisions(trace_project, PLACEHOLDER_HEAD, INDEX_RECIPE)
         commands = {
             "verify": ([sys.executable, str(SCRIPTS / "verify_migrations.py")], verify_project),
             "trace": (
