@@ -117,7 +117,7 @@ def configured_url() -> str:
     raw = os.environ.get("DATABASE_URL") or from_config or ""
     if not raw or raw == PLACEHOLDER_URL:
         raise CommandError(
-            "no database URL: set DATABASE_URL (for example sqlite+aiosqlite:///app.db) "
+            "no database URL: set DATABASE_URL (for example sqlite:///app.db) "
             "or sqlalchemy.url in alembic.ini"
         )
     # user:p@ss@host would be read as host "ss@host", and half the password shown.
@@ -143,7 +143,7 @@ def database_url() -> URL:
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise CommandError(
             "DATABASE_URL is not a valid SQLAlchemy URL "
-            "(expected e.g. postgresql+asyncpg://user:password@host/dbname)"
+            "(expected e.g. postgresql://user:password@host/dbname)"
         ) from None
     return with_driver(url, dialect)
 
