@@ -403,3 +403,13 @@ def test_a_version_table_of_its_own_and_a_pyproject_only_project(tmp_path: Path)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].startswith("OK on sqlite: 2 revision step(s)")
+
+
+def test_verbose_shows_env_py_logging_for_this_projects_env_py(tmp_path: Path) -> None:
+    """-v leaves env.py's logging on, also for an env.py that honours configure_logger."""
+    project = copy_project(tmp_path / "project")
+    quiet = run(VERIFY, project, "--dialect", "sqlite")
+    verbose = run(VERIFY, project, "--dialect", "sqlite", "-v")
+    assert quiet.returncode == verbose.returncode == 0, verbose.stderr
+    assert "Running upgrade" not in quiet.stderr
+    assert "Running upgrade" in verbose.stderr

@@ -118,7 +118,6 @@ class AlembicProject:
         os.environ[self.url_env] = rendered
         config = self.base_config()
         config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
-        config.attributes["configure_logger"] = False  # env.py files that honour it
         return config
 
     def run(self, config: Config, fn: Step, *, read_only: bool = False) -> None:
