@@ -1,4 +1,5 @@
-"""What both scripts share: exit codes, signals, quiet env.py logging, scratch databases."""
+"""What both scripts share: exit codes, signals, quiet env.py logging, scratch databases,
+running one step of the project's code."""
 
 from __future__ import annotations
 
@@ -134,3 +135,20 @@ def scratch_database(dialect: str, driver: str, postgres_url: str | None) -> Ite
         else:
             server = stack.enter_context(postgres_server(postgres_url))
             yield stack.enter_context(postgres_database(server, driver))
+
+
+def run_caught(fn: Any, verbose: bool) -> tuple[bool, str]:
+    """Run one step of the project's own code; (ok, the first line of what went wrong)."""
+    from .project import ElsewhereError, first_line
+
+    try:
+        fn()
+    except (KeyboardInterrupt, ProofError):
+        raise
+    except ElsewhereError as exc:
+        raise ProofError(f"{exc}: nothing more was run") from None
+    except BaseException as exc:  # env.py and revisions are the project's code
+        if verbose:
+            traceback.print_exc()
+        return False, first_line(exc)
+    return True, ""

@@ -143,9 +143,9 @@ def trace(args: argparse.Namespace) -> TraceResult:
     project = load_project(args.config, args.url_env)  # first: says if SQLAlchemy is missing
     from .locks import LockSampler, LockTracer
     from .project import describe, first_line
+    from .runner import run_caught
     from .scratch import run_sql
     from .seed import seed
-    from .verify import run_caught
 
     driver = project.driver("postgresql")
     start = args.start or default_start(project)

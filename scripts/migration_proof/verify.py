@@ -15,6 +15,7 @@ from .runner import (
     add_common_arguments,
     load_project,
     quiet_env_py_logging,
+    run_caught,
     run_command,
     scratch_database,
 )
@@ -203,23 +204,6 @@ def describe_diff(diff: Any) -> str:
         if name:
             names.append(str(name))
     return f"{kind} {'.'.join(names)}".strip()[:200]
-
-
-def run_caught(fn: Any, verbose: bool) -> tuple[bool, str]:
-    """Run one step of the project's own code; (ok, the first line of what went wrong)."""
-    from .project import ElsewhereError, first_line
-
-    try:
-        fn()
-    except (KeyboardInterrupt, ProofError):
-        raise
-    except ElsewhereError as exc:
-        raise ProofError(f"{exc}: nothing more was run") from None
-    except BaseException as exc:  # env.py and revisions are the project's code
-        if verbose:
-            traceback.print_exc()
-        return False, first_line(exc)
-    return True, ""
 
 
 def render_text(results: list[DialectResult]) -> str:
