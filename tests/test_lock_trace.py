@@ -268,6 +268,9 @@ def claims_backfill(t: Trace, revisions: list[str]) -> None:
 
 
 def claims_view(t: Trace, revisions: list[str]) -> None:
+    create, replace = revisions
+    # Traced, or the claim below would hold of nothing.
+    assert t.statements(create, "CREATE VIEW") and t.statements(replace, "CREATE OR REPLACE VIEW")
     for revision in revisions:  # a view reads its tables: no write-blocking lock on them
         assert t.modes(revision, "users") | t.modes(revision, "projects") <= {"ACCESS SHARE"}
 
