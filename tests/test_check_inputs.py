@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from project import PROJECT_DIR, python_executable
-
-CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
+from checker import run_checker
 
 
 def revision(rev: str, down: str | tuple[str, ...] | None, upgrade: str, helpers: str = "") -> str:
@@ -28,13 +26,8 @@ def revision(rev: str, down: str | tuple[str, ...] | None, upgrade: str, helpers
 
 
 def check(*args: str | Path, cwd: Path) -> tuple[subprocess.CompletedProcess[str], Any]:
-    completed = subprocess.run(
-        [python_executable(), str(CHECKER), "--format", "json", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """The run and its JSON (a list of findings, or the exit-2 object); None if no output."""
+    completed = run_checker("--format", "json", *args, cwd=cwd)
     return completed, json.loads(completed.stdout) if completed.stdout else None
 
 
@@ -152,9 +145,7 @@ def test_the_summary_says_how_many_revisions_were_checked_as_sqlite_only(tmp_pat
     folder = tmp_path / "versions" / "sqlite"
     folder.mkdir(parents=True)
     (folder / "s1.py").write_text(revision("s1", None, 'op.create_index("ix", "users", ["a"])'))
-    completed = subprocess.run(
-        [python_executable(), str(CHECKER), str(folder)], capture_output=True, text=True
-    )
+    completed = run_checker(folder)
     assert completed.returncode == 0, completed.stdout
     assert "index-not-concurrent" not in completed.stdout
     assert completed.stdout.splitlines()[-1].startswith(

@@ -16,13 +16,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from project import python_executable
+from checker import run_checker, run_json
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKER = ROOT / "scripts" / "check_migrations.py"
 FIXTURES = Path(__file__).resolve().parent / "check_fixtures"
 DOC = ROOT / "references" / "checks.md"
 EXPECT = re.compile(r"#\s*expect(-below)?:\s*([a-z0-9:,\s-]+)$")
@@ -38,29 +36,6 @@ from alembic import op
 revision = "t1"
 down_revision = None
 '''
-
-
-def run_checker(
-    *args: str | Path,
-    cwd: Path = ROOT,
-    env: dict[str, str] | None = None,
-    python_flags: tuple[str, ...] = (),
-) -> subprocess.CompletedProcess[str]:
-    # Without flags, a fork of the suite's fork server: the same script, started faster.
-    python = [sys.executable, *python_flags] if python_flags else [python_executable()]
-    return subprocess.run(
-        [*python, str(CHECKER), *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def run_json(*args: str | Path, **kwargs) -> tuple[subprocess.CompletedProcess[str], Any]:
-    completed = run_checker("--format", "json", *args, **kwargs)
-    return completed, json.loads(completed.stdout)
 
 
 def by_file(findings: list[dict]) -> dict[Path, set[tuple[int, str]]]:

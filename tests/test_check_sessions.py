@@ -12,16 +12,15 @@ database holds afterwards shows whether Alembic's transaction survived.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
-from project import PROJECT_DIR, alembic, copy_project, fetch, python_executable, revision_ids
+from checker import findings_of
+from project import alembic, copy_project, fetch, revision_ids
 from project import schema as reflect
 from sqlalchemy.engine import URL
 
-CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
 FAILURE = "the revision fails after its commit"
 
 REVISION = '''"""A revision that commits or rolls back part-way."""
@@ -159,15 +158,7 @@ def version(url: URL) -> list[tuple[str, ...]]:
 
 def transaction_findings(path: Path) -> list[str]:
     """The checker's transaction-control messages for one revision file."""
-    completed = subprocess.run(
-        [python_executable(), str(CHECKER), "--format", "json", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode in (0, 1), completed.stderr
-    rows = json.loads(completed.stdout)
-    return [row["message"] for row in rows if row["rule"] == "transaction-control"]
+    return [finding["message"] for finding in findings_of("transaction-control", path)]
 
 
 def on_both(shapes: dict[str, str]) -> list[tuple[str, str]]:

@@ -15,14 +15,13 @@ only after a validated CHECK on that very column.
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from checker import findings_of
 from postgres import execute_autocommit
 from project import PROJECT_DIR, execute, fetch, transaction_held, with_connection
 from sqlalchemy import Connection
@@ -31,8 +30,6 @@ from sqlalchemy.exc import DBAPIError
 
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 from migration_checks.sqltext import classify, split_statements
-
-CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
 
 
 def actions(sql: str) -> list[tuple[str, str | None, str | None]]:
@@ -145,13 +142,7 @@ def downgrade() -> None:
 
 
 def set_not_null_findings(*paths: Path) -> list[dict[str, object]]:
-    completed = subprocess.run(
-        [sys.executable, str(CHECKER), "--format", "json", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return [f for f in json.loads(completed.stdout) if f["rule"] == "set-not-null"]
+    return findings_of("set-not-null", *paths)
 
 
 def test_a_check_from_an_ancestor_revision_proves_not_null(tmp_path: Path) -> None:
