@@ -85,3 +85,23 @@ def init_project(tmp_path: Path, template: str) -> Path:
     for name, source in REVISIONS.items():
         (root / "migrations" / "versions" / name).write_text(textwrap.dedent(source))
     return root
+
+
+# A third revision for init_project's projects: it waits, so a test can stop a run in it.
+SLEEPING_REVISION = '''
+"""a revision that waits, so the test can stop the run in the middle"""
+import os
+from alembic import op
+
+revision = "a3"
+down_revision = "a2"
+
+
+def upgrade():
+    open(os.environ["MIGRATION_STARTED"], "w").close()
+    op.execute("SELECT pg_sleep(60)")
+
+
+def downgrade():
+    pass
+'''

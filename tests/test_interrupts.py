@@ -1,14 +1,13 @@
 """SIGTERM or SIGINT mid-run: each process that starts an embedded PostgreSQL stops it.
 
 bench/run.py, bench/proof_tools.py (whose scripts start the servers),
-lock_trace.py (in a fresh `alembic init -t async` project, with that
-project's own env.py, as a user runs it) and pytest itself (with an xdist
-worker) run as real
-processes with a private TMPDIR and no TEST_POSTGRES_URL, so each server
-starts there. Once it is up and work is under way, the test signals the
-process, then finds no process naming that folder (a server's command line
-does), none that the process had started, and nothing left in the folder.
-verify_migrations.py has the same test in test_proof_scripts.py.
+verify_migrations.py and lock_trace.py (in a fresh `alembic init -t async`
+project, with that project's own env.py, as a user runs them) and pytest
+itself (with an xdist worker) run as real processes with a private TMPDIR and
+no TEST_POSTGRES_URL, so each server starts there. Once it is up and work is
+under way, the test signals the process, then finds no process naming that
+folder (a server's command line does), none that the process had started, and
+nothing left in the folder.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from pathlib import Path
 import psutil
 import pytest
 from project import PROJECT_DIR, sigint_as_in_a_terminal
-from stock import init_project
+from stock import SLEEPING_REVISION, init_project
 
 TESTS_DIR = PROJECT_DIR / "tests"
 BENCH = PROJECT_DIR / "bench" / "run.py"
@@ -40,25 +39,6 @@ INHERITED = ("TEST_POSTGRES_URL", "DATABASE_URL", "XDG_RUNTIME_DIR", "ALEMBIC_FO
 INTERRUPTED = 130  # bench/*.py after KeyboardInterrupt
 PYTEST_INTERRUPTED = int(pytest.ExitCode.INTERRUPTED)
 
-SLEEPING_REVISION = '''"""Waits, so that a test can stop the run in the middle."""
-import os
-
-from alembic import op
-
-revision = "5eeb5eeb5eeb"
-down_revision = "a2"  # the head of tests/stock.py's project
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    open(os.environ["MIGRATION_STARTED"], "w").close()
-    op.execute("SELECT pg_sleep(60)")
-
-
-def downgrade() -> None:
-    pass
-'''
 
 # Run by one xdist worker, which starts its own server.
 PG_TESTS = """
@@ -252,22 +232,25 @@ def test_the_scripts_leave_nothing_behind_in_a_stock_project(
     run.assert_nothing_left()
 
 
-def test_lock_trace_stops_its_server_on_sigterm(
-    start: Callable[..., Started], tmp_path: Path
+@pytest.mark.parametrize(
+    "command",
+    [[str(VERIFY), "--dialect", "postgresql"], [str(TRACE), "--rows", "100"]],
+    ids=["verify", "trace"],
+)
+def test_the_scripts_stop_their_server_on_sigterm(
+    command: list[str], start: Callable[..., Started], tmp_path: Path
 ) -> None:
-    """SIGTERM while a traced revision runs, in a fresh `alembic init -t async` project."""
+    """SIGTERM while a revision runs, in a fresh `alembic init -t async` project."""
     project = init_project(tmp_path, "async")
     (project / "migrations" / "versions" / "a3_sleep.py").write_text(SLEEPING_REVISION)
     marker = tmp_path / "migration-started"
-    trace = start(
-        [sys.executable, str(TRACE), "--rows", "100"], cwd=project, MIGRATION_STARTED=str(marker)
-    )
-    trace.wait_for(marker.exists, "traced migration")
+    run = start([sys.executable, *command], cwd=project, MIGRATION_STARTED=str(marker))
+    run.wait_for(marker.exists, "migration")
 
-    output = trace.stop(signal.SIGTERM)
+    output = run.stop(signal.SIGTERM)
 
-    trace.assert_nothing_left()
-    assert trace.process.returncode == 2, output
+    run.assert_nothing_left()
+    assert run.process.returncode == 2, output
     assert "interrupted; the scratch databases were removed" in output
 
 

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from project import (
     sigint_as_in_a_terminal,
 )
 from sqlalchemy.engine import URL
-from stock import init_project
+from stock import SLEEPING_REVISION, init_project
 
 VERIFY = PROJECT_DIR / "scripts" / "verify_migrations.py"
 TRACE = PROJECT_DIR / "scripts" / "lock_trace.py"
@@ -252,64 +251,6 @@ sys.argv = sys.argv[1:]
 sys.path.insert(0, str(__import__("pathlib").Path(script).parent))
 runpy.run_path(script, run_name="__main__")
 """
-
-
-SLEEPING_REVISION = '''
-"""a revision that waits, so the test can stop the run in the middle"""
-import os
-from alembic import op
-
-revision = "a3"
-down_revision = "a2"
-
-
-def upgrade():
-    open(os.environ["MIGRATION_STARTED"], "w").close()
-    op.execute("SELECT pg_sleep(60)")
-
-
-def downgrade():
-    pass
-'''
-
-
-def test_a_killed_run_leaves_no_server_and_no_database(tmp_path: Path) -> None:
-    """SIGTERM with an embedded server: the server, its data and the temp files go."""
-    sig = signal.SIGTERM
-    root = init_project(tmp_path, "async")
-    (root / "migrations" / "versions" / "a3_sleep.py").write_text(SLEEPING_REVISION)
-    # Short: the embedded server's Unix socket lives under it (108 characters at most).
-    scratch_tmp = Path(tempfile.mkdtemp(prefix="kill-", dir="/tmp"))
-    started = tmp_path / "started"
-    process = subprocess.Popen(
-        [sys.executable, str(VERIFY), "--dialect", "postgresql"],  # a real process to signal
-        cwd=root,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "TEST_POSTGRES_URL"},
-            "TMPDIR": str(scratch_tmp),
-            "MIGRATION_STARTED": str(started),
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert started.exists(), process.communicate()
-    assert any(scratch_tmp.iterdir())  # the embedded server's data lives here
-
-    process.send_signal(sig)
-    out, err = process.communicate(timeout=60)
-
-    leftovers = list(scratch_tmp.iterdir())
-    if not leftovers:
-        scratch_tmp.rmdir()
-    assert process.returncode == 2 and out == ""
-    assert "interrupted; the scratch databases were removed" in err
-    assert leftovers == []
-    postgres = subprocess.run(["pgrep", "-f", str(scratch_tmp)], capture_output=True, text=True)
-    assert postgres.stdout == "", "a PostgreSQL server outlived the run"
 
 
 # --- lock_trace.py -------------------------------------------------------------------
