@@ -199,6 +199,11 @@ def alembic_executable() -> str:
     return str(Path(shim_folder) / "alembic") if shim_folder else REAL_ALEMBIC
 
 
+def url_text(url: URL) -> str:
+    """The URL with its password, for a child's DATABASE_URL or a script's --postgres-url."""
+    return url.render_as_string(hide_password=False)
+
+
 def python_executable() -> str:
     """`python` for `python SCRIPT ARGS`: the fork server's shim when it runs, else this one."""
     shim_folder = os.environ.get(FORKSERVER_BIN)

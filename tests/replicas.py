@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from project import alembic_environment, alembic_executable
+from project import alembic_environment, alembic_executable, url_text
 from sqlalchemy import pool, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -24,10 +24,6 @@ REPLICAS = 8
 WAITING_LINE = "waiting for the migration lock (held by pid"
 START_TIMEOUT_S = 60
 FINISH_TIMEOUT_S = 120
-
-
-def database_url_text(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 async def lock_waiters(observer: AsyncConnection, database: str) -> int:
@@ -145,4 +141,4 @@ async def migration_lock_held(url: URL) -> AsyncIterator[None]:
 
 def alembic_env(url: URL, **settings: str) -> dict[str, str]:
     """A child process's environment aimed at ``url``."""
-    return alembic_environment(DATABASE_URL=database_url_text(url), **settings)
+    return alembic_environment(DATABASE_URL=url_text(url), **settings)

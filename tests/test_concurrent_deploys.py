@@ -29,6 +29,7 @@ from project import (
     fetch,
     install_revisions,
     revision_ids,
+    url_text,
 )
 from replicas import (
     FINISH_TIMEOUT_S,
@@ -37,7 +38,6 @@ from replicas import (
     WAITING_LINE,
     alembic_env,
     collect,
-    database_url_text,
     migration_lock_held,
     race,
     upgrades_run,
@@ -139,7 +139,7 @@ def test_replicas_apply_each_revision_once(
     kind: str, tmp_path: Path, postgresql_url: URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """All eight exit 0, each pending revision runs once, no INVALID index is left."""
-    monkeypatch.setenv("DATABASE_URL", database_url_text(postgresql_url))
+    monkeypatch.setenv("DATABASE_URL", url_text(postgresql_url))
     project, pending = project_one_behind(tmp_path, postgresql_url, KINDS[kind])
 
     results = asyncio.run(race(project, postgresql_url))

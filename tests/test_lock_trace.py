@@ -27,6 +27,7 @@ from project import (
     example_revision,
     install_revisions,
     revision_ids,
+    url_text,
 )
 from sqlalchemy.engine import URL
 
@@ -81,7 +82,7 @@ def run_trace(
     """lock_trace.py's main() from ``project``'s root, on a scratch database of ``server``."""
     code, out = in_project(
         project, monkeypatch, capsys, lock_trace.main,
-        *args, "--rows", ROWS, "--format", "json", "--postgres-url", server_url(server),
+        *args, "--rows", ROWS, "--format", "json", "--postgres-url", url_text(server),
     )  # fmt: skip
     return Trace(code, json.loads(out))
 
@@ -394,7 +395,7 @@ def test_verifying_md_trace_examples_are_what_the_tool_prints(
     else:
         project = recipe_project(tmp_path, revision)
     code, out = in_project(project, monkeypatch, capsys, lock_trace.main, "--rows", ROWS,
-                           "--postgres-url", server_url(postgres_server_url))  # fmt: skip
+                           "--postgres-url", url_text(postgres_server_url))  # fmt: skip
     printed = out.splitlines()
 
     assert claim_lines(printed) == claim_lines(example(name)), "\n".join(printed)
@@ -413,7 +414,7 @@ def test_verifying_md_verify_example_is_what_the_tool_prints(
 
     project = copy_project(tmp_path / "project")
     code, out = in_project(
-        project, monkeypatch, capsys, verify.main, "--postgres-url", server_url(postgres_server_url)
+        project, monkeypatch, capsys, verify.main, "--postgres-url", url_text(postgres_server_url)
     )
     printed = out.splitlines()
 
@@ -422,7 +423,3 @@ def test_verifying_md_verify_example_is_what_the_tool_prints(
 
     assert code == 0
     assert shape(printed) == shape(example("verify-ok"))
-
-
-def server_url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)

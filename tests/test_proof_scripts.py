@@ -26,6 +26,7 @@ from project import (
     python_executable,
     revision_ids,
     sigint_as_in_a_terminal,
+    url_text,
 )
 from sqlalchemy.engine import URL
 from stock import SLEEPING_REVISION, init_project
@@ -45,10 +46,6 @@ def run(script: Path, cwd: Path, *args: str, env: dict[str, str] | None = None):
         text=True,
         timeout=300,
     )
-
-
-def server(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
 
 
 # --- verify_migrations.py ------------------------------------------------------------
@@ -76,7 +73,7 @@ def test_verify_a_stock_template_project(
     template: str, tmp_path: Path, postgres_server_url: URL
 ) -> None:
     root = init_project(tmp_path, template)
-    result = run(VERIFY, root, "--postgres-url", server(postgres_server_url))
+    result = run(VERIFY, root, "--postgres-url", url_text(postgres_server_url))
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1] == (
@@ -112,7 +109,7 @@ def test_verify_reports_a_failing_downgrade_and_stops(
     )
 
     result = run(
-        VERIFY, root, "--dialect", "postgresql", "--postgres-url", server(postgres_server_url)
+        VERIFY, root, "--dialect", "postgresql", "--postgres-url", url_text(postgres_server_url)
     )
 
     assert result.returncode == 1
@@ -180,8 +177,10 @@ def test_an_env_py_that_ignores_the_url_stops_everything(
     root = init_project(tmp_path, "async")
     ignore_database_url(root)
 
-    text = run(script, root, "--postgres-url", server(postgres_server_url))
-    json_run = run(script, root, "--postgres-url", server(postgres_server_url), "--format", "json")
+    text = run(script, root, "--postgres-url", url_text(postgres_server_url))
+    json_run = run(
+        script, root, "--postgres-url", url_text(postgres_server_url), "--format", "json"
+    )
 
     assert text.returncode == 2 and text.stdout == ""
     assert text.stderr.count("\n") == 1
@@ -263,9 +262,9 @@ def test_trace_a_stock_template_project(
     """The newest revision (a2) by default: a plain index build blocks writes on items."""
     root = init_project(tmp_path, template)
 
-    result = run(TRACE, root, "--postgres-url", server(postgres_server_url), "--rows", "500")
+    result = run(TRACE, root, "--postgres-url", url_text(postgres_server_url), "--rows", "500")
     strict = run(
-        TRACE, root, "--postgres-url", server(postgres_server_url), "--rows", "500",
+        TRACE, root, "--postgres-url", url_text(postgres_server_url), "--rows", "500",
         "--max-blocking-ms", "0", "--format", "json",
     )  # fmt: skip
 
@@ -288,7 +287,7 @@ def test_an_interrupted_run_drops_its_scratch_database(
     started = tmp_path / "started"
     process = subprocess.Popen(
         [sys.executable, str(VERIFY), "--dialect", "postgresql",
-         "--postgres-url", server(postgres_server_url)],
+         "--postgres-url", url_text(postgres_server_url)],
         cwd=root,
         env={**os.environ, "MIGRATION_STARTED": str(started)},
         stdout=subprocess.PIPE,

@@ -21,6 +21,7 @@ from project import (
     alembic_executable,
     fetch,
     table_locked,
+    url_text,
 )
 from sqlalchemy.engine import URL
 from stock import init_project
@@ -76,10 +77,6 @@ def with_asset(root: Path) -> Path:
     return root
 
 
-def server_url(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
-
-
 def test_the_grep_tells_a_stock_env_py_from_the_asset(tmp_path: Path) -> None:
     root = stock_project(tmp_path, "sqlite+aiosqlite:///local.db")
 
@@ -99,7 +96,7 @@ def test_stock_env_py_ignores_database_url(tmp_path: Path, postgresql_url: URL) 
     """It migrates alembic.ini's SQLite file, exits 0, and PostgreSQL stays empty."""
     root = stock_project(tmp_path, "sqlite+aiosqlite:///%(here)s/local.db")
 
-    result = alembic(root, "alembic upgrade head", {"DATABASE_URL": server_url(postgresql_url)})
+    result = alembic(root, "alembic upgrade head", {"DATABASE_URL": url_text(postgresql_url)})
 
     assert result.returncode == 0, result.stderr
     assert (root / "local.db").exists()
@@ -109,10 +106,10 @@ def test_stock_env_py_ignores_database_url(tmp_path: Path, postgresql_url: URL) 
 @pytest.mark.parametrize("env_py", ["stock", "asset"])
 def test_lock_timeout_argument(env_py: str, tmp_path: Path, postgresql_url: URL) -> None:
     """`-x lock_timeout=1s`: the asset gives up after 1 s; a stock env.py waits on."""
-    root = stock_project(tmp_path, server_url(postgresql_url).replace("%", "%%"))
+    root = stock_project(tmp_path, url_text(postgresql_url).replace("%", "%%"))
     if env_py == "asset":
         with_asset(root)
-    environment = alembic_environment(DATABASE_URL=server_url(postgresql_url))
+    environment = alembic_environment(DATABASE_URL=url_text(postgresql_url))
     assert alembic(root, "alembic upgrade a1", environment).returncode == 0
     # An open write transaction on items: a2's index build and ALTER must wait for it.
     with table_locked(postgresql_url, "items", "ROW EXCLUSIVE"):
@@ -147,12 +144,12 @@ def test_lock_timeout_argument(env_py: str, tmp_path: Path, postgresql_url: URL)
 @pytest.mark.parametrize("env_py", ["stock", "asset"])
 def test_one_failing_revision(env_py: str, tmp_path: Path, postgresql_url: URL) -> None:
     """Stock: every pending revision shares a transaction, so a3 failing undoes a1 and a2."""
-    root = stock_project(tmp_path, server_url(postgresql_url).replace("%", "%%"))
+    root = stock_project(tmp_path, url_text(postgresql_url).replace("%", "%%"))
     if env_py == "asset":
         with_asset(root)
     (root / "alembic" / "versions" / "a3_fails.py").write_text(FAILING_REVISION)
 
-    result = alembic(root, "alembic upgrade head", {"DATABASE_URL": server_url(postgresql_url)})
+    result = alembic(root, "alembic upgrade head", {"DATABASE_URL": url_text(postgresql_url)})
 
     assert result.returncode != 0
     assert "division by zero" in result.stdout + result.stderr
