@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import ProofError
+from .errors import ProofError, first_line
 from .scratch import shown
 
 # Drivers to address a scratch database with, best first, and the module each needs.
@@ -269,12 +269,6 @@ def same_database(a: URL, b: URL) -> bool:
         return (url.database, url.host, url.port, url.query.get("host"))
 
     return where(a) == where(b)
-
-
-def first_line(exc: BaseException) -> str:
-    """An exception's message, first line, without SQLAlchemy's SQL echo."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def describe(revision: Script) -> str:

@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from types import FrameType
 from typing import Any
 
-from .errors import EXIT_ERROR, ProofError
+from .errors import EXIT_ERROR, ProofError, first_line
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,7 +139,7 @@ def scratch_database(dialect: str, driver: str, postgres_url: str | None) -> Ite
 
 def run_caught(fn: Any, verbose: bool) -> tuple[bool, str]:
     """Run one step of the project's own code; (ok, the first line of what went wrong)."""
-    from .project import ElsewhereError, first_line
+    from .project import ElsewhereError
 
     try:
         fn()

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import ProofError
+from .errors import ProofError, first_line
 
 T = TypeVar("T")
 # Ctrl-C, and what `timeout`, `kill` and a cancelled CI job send.
@@ -156,8 +156,7 @@ def run_sql(url: URL, *statements: str, autocommit: bool = False) -> list[list[t
         finally:
             engine.dispose()
     except Exception as exc:  # drivers raise their own types: one line, never a traceback
-        reason = str(getattr(exc, "orig", None) or exc).strip() or type(exc).__name__
-        raise ProofError(f"{shown(url)}: {reason.splitlines()[0]}") from None
+        raise ProofError(f"{shown(url)}: {first_line(exc)}") from None
 
 
 async def _run_async(

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from .errors import first_line
+
 COLUMNS = text(
     """
     SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -191,7 +193,7 @@ def fill_tables(connection: Connection, rows: int) -> dict[str, str]:
             connection.commit()
         except Exception as exc:  # a CHECK, a unique index on an expression, ...
             connection.rollback()
-            empty[table.name] = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            empty[table.name] = first_line(exc)
     connection.execute(text("ANALYZE"))
     connection.commit()
     return empty

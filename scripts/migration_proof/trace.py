@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import EXIT_FINDINGS, EXIT_OK, ProofError
+from .errors import EXIT_FINDINGS, EXIT_OK, ProofError, first_line
 from .runner import (
     add_common_arguments,
     load_project,
@@ -142,7 +142,7 @@ def default_start(project: Any) -> str:
 def trace(args: argparse.Namespace) -> TraceResult:
     project = load_project(args.config, args.url_env)  # first: says if SQLAlchemy is missing
     from .locks import LockSampler, LockTracer
-    from .project import describe, first_line
+    from .project import describe
     from .runner import run_caught
     from .scratch import run_sql
     from .seed import seed

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import EXIT_FINDINGS, EXIT_OK, ProofError
+from .errors import EXIT_FINDINGS, EXIT_OK, ProofError, first_line
 from .runner import (
     add_common_arguments,
     load_project,
@@ -177,8 +177,6 @@ def check_models(config: Any, verbose: bool) -> StepResult:
             "check", "heads", "alembic check", False, time.monotonic() - started, str(exc)
         )
     except Exception as exc:
-        from .project import first_line
-
         if verbose:
             traceback.print_exc()
         return StepResult(
