@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import TextIO
 
 from .history import UnknownRevision
-from .model import RULES, Finding, InputError, doc_path
+from .model import RULES, Finding, InputError, display_path, doc_path
 from .rules import CheckRun, check_revisions
 from .source import (
     RevisionSource,
     collect_paths,
-    display_path,
     folders_below,
     load_revision,
 )

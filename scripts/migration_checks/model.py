@@ -16,6 +16,14 @@ Layer = Literal["ast", "sql", "meta"]
 CHECKS_DOC = Path(__file__).resolve().parents[2] / "references" / "checks.md"
 
 
+def display_path(path: Path, cwd: Path) -> str:
+    """A path as the user would type it: relative below the working directory, else as is."""
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def doc_path() -> str:
     """The rule reference as a path that opens from where the checker runs.
 
@@ -23,10 +31,7 @@ def doc_path() -> str:
     project that vendors it); otherwise absolute, since from a user's project
     root ``references/checks.md`` names nothing.
     """
-    try:
-        return str(CHECKS_DOC.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(CHECKS_DOC)
+    return display_path(CHECKS_DOC, Path.cwd())
 
 
 class InputError(Exception):

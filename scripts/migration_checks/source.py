@@ -34,14 +34,6 @@ class RevisionSource:
     folders: tuple[str, ...] = ()
 
 
-def display_path(path: Path, cwd: Path) -> str:
-    """Show paths under the working directory relative to it, the way a user typed them."""
-    try:
-        return str(path.resolve().relative_to(cwd.resolve()))
-    except ValueError:
-        return str(path)
-
-
 def collect_paths(arguments: list[str], cwd: Path) -> list[tuple[Path, Path]]:
     """Expand the command-line paths (or the alembic.ini default) into (root, revision file)."""
     roots = [Path(arg) for arg in arguments] if arguments else default_versions_dirs(cwd)
