@@ -333,13 +333,13 @@ def test_recipes_do_what_recipes_md_says(
 # --- references/verifying.md shows what the tools print ---------------------------------
 
 VERIFYING_MD = (PROJECT_DIR / "references" / "verifying.md").read_text()
-UNSAFE_REVISION = '''"""index users.name, add users.public_id"""
+UNSAFE_REVISION = f'''"""index users.name, add users.public_id"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "b1"
-down_revision = "3525a8febceb"
+down_revision = "{HEAD}"
 
 
 def upgrade() -> None:
