@@ -345,6 +345,29 @@ def test_a_version_table_of_its_own_and_a_pyproject_only_project(tmp_path: Path)
     assert result.stdout.splitlines()[-1].startswith("OK on sqlite: 2 revision step(s)")
 
 
+def test_trace_leaves_env_pys_own_version_table_alone(
+    tmp_path: Path, postgres_server_url: URL
+) -> None:
+    """version_table="schema_versions": not seeded, not a table with rows, and the
+    statements that only touch it are counted as alembic's bookkeeping."""
+    root = init_project(tmp_path, "async")
+    env_py = root / "migrations" / "env.py"
+    env_py.write_text(
+        env_py.read_text().replace(
+            "context.configure(connection=connection, target_metadata=target_metadata)",
+            "context.configure(connection=connection, target_metadata=target_metadata, "
+            'version_table="schema_versions")',
+        )
+    )
+
+    result = run(TRACE, root, "--postgres-url", url_text(postgres_server_url), "--rows", "50")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[0].endswith("(tables with rows: items)")
+    assert "but schema_versions)" in result.stdout
+    assert "alembic_version" not in result.stdout
+
+
 def test_verbose_shows_env_py_logging_for_this_projects_env_py(tmp_path: Path) -> None:
     """-v leaves env.py's logging on, also for an env.py that honours configure_logger."""
     project = copy_project(tmp_path / "project")

@@ -145,6 +145,18 @@ class AlembicProject:
         self.run(config, read, read_only=True)
         return sorted(found)
 
+    def version_table(self, config: Config) -> str:
+        """The table env.py keeps its revisions in (``version_table=``, alembic_version
+        by default): bookkeeping, not one of the project's tables."""
+        seen: list[str] = []
+
+        def look(heads: Sequence[str], context: MigrationContext) -> list[MigrationStep]:
+            seen.append(context.version_table)
+            return []
+
+        self.run(config, look, read_only=True)
+        return seen[0] if seen else "alembic_version"
+
     def connected_database(self, config: Config) -> URL | None:
         """The database env.py connects to for ``config``: read-only, nothing runs."""
         seen: list[URL | None] = []

@@ -30,7 +30,7 @@ COLUMNS = text(
     JOIN pg_type t ON t.oid = a.atttypid
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
-      AND n.nspname = current_schema() AND c.relname <> 'alembic_version'
+      AND n.nspname = current_schema() AND c.relname <> :version_table
     ORDER BY c.relname, a.attnum
     """
 )
@@ -102,6 +102,11 @@ def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """A string as an SQL literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def length_of(kind: str) -> int:
     """The n of varchar(n)/char(n); text has no limit, so a generous one."""
     if "(" in kind:
@@ -109,9 +114,10 @@ def length_of(kind: str) -> int:
     return 60
 
 
-def read_tables(connection: Connection) -> dict[str, Table]:
+def read_tables(connection: Connection, version_table: str) -> dict[str, Table]:
+    """The project's tables and their columns: every table but the version table."""
     tables: dict[str, Table] = {}
-    for row in connection.execute(COLUMNS):
+    for row in connection.execute(COLUMNS, {"version_table": version_table}):
         table = tables.setdefault(row[0], Table(row[0]))
         table.columns.append(Column(row[1], row[2], row[3], row[4], row[5], row[6], row[7]))
     for child, column, parent, parent_column in connection.execute(FOREIGN_KEYS):
@@ -178,9 +184,14 @@ def insert_for(table: Table, tables: dict[str, Table], rows: int) -> str | None:
     )
 
 
-def fill_tables(connection: Connection, rows: int) -> dict[str, str]:
-    """Fill each table with ``rows`` rows; returns {table: why it stayed empty}."""
-    tables = read_tables(connection)
+def fill_tables(
+    connection: Connection, rows: int, version_table: str = "alembic_version"
+) -> dict[str, str]:
+    """Fill each table but the version table with ``rows`` rows.
+
+    Returns {table: why it stayed empty}.
+    """
+    tables = read_tables(connection, version_table)
     connection.commit()
     empty: dict[str, str] = {}
     for table in in_dependency_order(tables):
@@ -199,8 +210,8 @@ def fill_tables(connection: Connection, rows: int) -> dict[str, str]:
     return empty
 
 
-def seed(url: Any, rows: int) -> dict[str, str]:
+def seed(url: Any, rows: int, version_table: str = "alembic_version") -> dict[str, str]:
     """Open ``url`` with its own driver and fill its tables; see fill_tables()."""
     from .scratch import with_connection
 
-    return with_connection(url, lambda connection: fill_tables(connection, rows))
+    return with_connection(url, lambda connection: fill_tables(connection, rows, version_table))

@@ -18,7 +18,6 @@ from .runner import (
     scratch_database,
 )
 
-VERSION_TABLE = "alembic_version"
 DESCRIPTION = """\
 Run an Alembic project's revisions on a scratch PostgreSQL database and record,
 for every SQL statement: the table locks it takes (and what each blocks), how
@@ -51,6 +50,7 @@ class TraceResult:
     statements: list[Any] = field(default_factory=list)
     holds: dict[tuple[str, str, str], float] = field(default_factory=dict)
     failed: dict[str, str] | None = None  # {"revision": ..., "error": ...}
+    version_table: str = "alembic_version"  # env.py's: alembic's bookkeeping, not the project's
 
     def findings(self, max_blocking_ms: float) -> list[str]:
         from .locks import BLOCKS_WRITES, MODES
@@ -164,13 +164,15 @@ def trace(args: argparse.Namespace) -> TraceResult:
             )
             if not ok:
                 raise ProofError(f"could not bring the scratch database to {start}: {error}")
-        not_filled = seed(url, args.rows) if args.rows else {}
+        version_table = project.version_table(config)
+        not_filled = seed(url, args.rows, version_table) if args.rows else {}
         result = TraceResult(
             server=str(run_sql(url, "SHOW server_version")[0][0][0]),
             start=start,
             to=args.to,
             rows=args.rows,
-            tables_with_rows=tables_with_rows(url),
+            tables_with_rows=tables_with_rows(url, version_table),
+            version_table=version_table,
             not_filled=not_filled,
             revisions=[(r.revision, describe(r)) for r in revisions],
         )
@@ -215,10 +217,10 @@ def announced(revisions: list[Any], tracer: Any) -> Iterator[None]:
             revision.module.upgrade = upgrade
 
 
-def tables_with_rows(url: Any) -> list[str]:
-    """Tables (alembic_version aside) holding at least one row."""
+def tables_with_rows(url: Any, version_table: str = "alembic_version") -> list[str]:
+    """Tables (the version table aside) holding at least one row."""
     from .scratch import run_sql
-    from .seed import quoted
+    from .seed import literal, quoted
 
     names = [
         row[0]
@@ -226,7 +228,7 @@ def tables_with_rows(url: Any) -> list[str]:
             url,
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() "
-            "AND c.relname <> 'alembic_version'",
+            f"AND c.relname <> {literal(version_table)}",
         )[0]
     ]
     if not names:
@@ -253,7 +255,7 @@ def render_text(result: TraceResult, findings: list[str]) -> str:
         for statement in (s for s in result.statements if s.revision == revision):
             touched = {lock["relation"] for lock in statement.locks}
             touched.update(statement.rewrites, statement.scans or [])
-            if not touched - {VERSION_TABLE}:  # alembic's own bookkeeping
+            if not touched - {result.version_table}:  # alembic's own bookkeeping
                 quiet += 1
                 continue
             lines.append(f"  {statement.ms:9.1f} ms  {statement.sql[:90]}")
@@ -276,7 +278,7 @@ def render_text(result: TraceResult, findings: list[str]) -> str:
         if quiet:
             lines.append(
                 f"  (+{quiet} statement(s) that locked, scanned and rewrote no table but "
-                f"{VERSION_TABLE})"
+                f"{result.version_table})"
             )
         held = [
             f"{table} {mode} {ms:.0f} ms"
