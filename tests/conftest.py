@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from alembic.config import Config
+from cookbook import Recipe, prepare
 from forkserver import alembic_forkserver
 from postgres import (
     PostgresUnavailable,
@@ -155,3 +156,17 @@ def app_role(postgres_server_url: URL, postgresql_url: URL) -> Iterator[tuple[st
 def project_copy(tmp_path: Path) -> Path:
     """A copy of the project for CLI runs; alembic commands there touch nothing here."""
     return copy_project(tmp_path / "project")
+
+
+@pytest.fixture
+def recipe(tmp_path: Path, database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Recipe:
+    """The project at its own head, ready for recipe files, once per dialect."""
+    return prepare(tmp_path, database_url, monkeypatch)
+
+
+@pytest.fixture
+def postgresql_recipe(
+    tmp_path: Path, postgresql_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> Recipe:
+    """The project at its own head on PostgreSQL, for a PostgreSQL-only recipe."""
+    return prepare(tmp_path, postgresql_url, monkeypatch)

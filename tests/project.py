@@ -38,6 +38,16 @@ BACKFILL_REVISION = "3525a8febceb"
 PLACEHOLDER_HEAD = "3525a8febceb"
 DOWN_REVISION_LINE = re.compile(r'^(down_revision: [^=]+= )"(\w+)"$', re.MULTILINE)
 
+
+def recipe_folder(name: str) -> list[str]:
+    """A recipe folder's revision files in upgrade order: each name starts with its step."""
+    files = (EXAMPLES / name).glob("*.py")
+    return sorted(
+        (str(p.relative_to(EXAMPLES)) for p in files),
+        key=lambda f: int(Path(f).name.split("_")[0]),
+    )
+
+
 # Every recipe and its files, in upgrade order. test_every_example_is_tested
 # keeps this in step with examples/.
 RECIPES: dict[str, list[str]] = {
@@ -75,6 +85,16 @@ RECIPES: dict[str, list[str]] = {
     ],
     "merge": ["09_merge_heads/3_merge_heads.py"],
     "view": ["10_replace_view/1_create_view.py", "10_replace_view/2_replace_view.py"],
+    "bigint_key": recipe_folder("11_bigint_primary_key"),
+    "primary_key": recipe_folder("12_primary_key_using_index"),
+    "grants": recipe_folder("13_grants_for_the_app_role"),
+    "rollback": recipe_folder("14_rollback_in_production"),
+    "lock_hygiene": recipe_folder("15_lock_hygiene"),
+    "throttled_backfill": recipe_folder("16_throttled_backfill"),
+    "partitions": recipe_folder("17_partitioned_table"),
+    "autogenerate_postgresql": recipe_folder("18_autogenerate_postgresql"),
+    "identity": recipe_folder("19_serial_to_identity"),
+    "setval": recipe_folder("20_copy_rows_setval"),
 }
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 
 from migration_proof import trace as lock_trace
+from migration_proof.locks import BLOCKS_WRITES, MODES
 
 HEAD = revision_ids()[-1]
 ROWS = "200"
@@ -304,7 +305,9 @@ GROUPS = {
 def test_every_recipe_has_its_claims_traced() -> None:
     grouped = [recipe for group in GROUPS.values() for recipe in group]
     assert sorted(grouped) == sorted(CLAIMS)
-    assert set(CLAIMS) | {"merge_branches", "merge"} == set(RECIPES)
+    assert not set(CLAIMS) & set(LOCK_TABLES)
+    no_ddl = {"merge_branches", "merge"}
+    assert set(CLAIMS) | set(LOCK_TABLES) | no_ddl == set(RECIPES)
 
 
 @pytest.mark.parametrize("group", GROUPS)
@@ -328,6 +331,155 @@ def test_recipes_do_what_recipes_md_says(
     for recipe in GROUPS[group]:
         CLAIMS[recipe](traced, [example_revision(name) for name in RECIPES[recipe]])
     assert (traced.exit_code, traced.report["findings"]) == (0, [])  # every recipe is safe
+
+
+# --- recipes.md's lock tables, row by row ----------------------------------------------
+#
+# A table follows a marker naming the recipe and, when its first files only stand for
+# the tables a project already has, the file the trace starts after:
+#
+#   <!-- lock-trace: bigint_key, from 1_create_orders.py -->
+#   | Step | Statement | Locks | Rewrites | Scans | In a transaction |
+#   |---|---|---|---|---|---|
+#   | `2_add_columns.py` | `ALTER TABLE orders ADD COLUMN id_new` | ACCESS EXCLUSIVE on orders
+#     | no | no | yes |   (one line in the file)
+#
+# A row holds for every statement of that file that starts with its text (whitespace
+# runs count as one space). Locks lists the strongest lock the statement takes on each
+# table ("none" for none); Rewrites the tables and indexes whose files it replaces; Scans the tables
+# it reads in full ("not measured" where the trace cannot tell: a concurrent build).
+
+RECIPES_MD = PROJECT_DIR / "references" / "recipes.md"
+LOCK_TABLE = re.compile(
+    r"^<!-- lock-trace: (?P<recipe>\w+)(?:, from (?P<start>[\w.]+))? -->\n"
+    r"(?P<table>(?:\|.*\|\n)+)",
+    re.MULTILINE,
+)
+COLUMNS = ["Step", "Statement", "Locks", "Rewrites", "Scans", "In a transaction"]
+
+
+@dataclass
+class LockRow:
+    step: str
+    statement: str
+    locks: set[tuple[str, str]]
+    rewrites: set[str]
+    scans: set[str] | None
+    in_transaction: bool
+
+    @classmethod
+    def parse(cls, cells: list[str]) -> LockRow:
+        step, statement, locks, rewrites, scans, in_transaction = (c.strip("` ") for c in cells)
+        assert in_transaction in ("yes", "no"), in_transaction
+        return cls(
+            step=step,
+            statement=" ".join(statement.split()),
+            locks=set()
+            if locks == "none"
+            else {
+                (table.strip("` "), mode.strip())
+                for mode, table in (lock.rsplit(" on ", 1) for lock in locks.split(", "))
+            },
+            rewrites=names(rewrites),
+            scans=None if scans == "not measured" else names(scans),
+            in_transaction=in_transaction == "yes",
+        )
+
+
+def names(cell: str) -> set[str]:
+    return set() if cell == "no" else {name.strip("` ") for name in cell.split(", ")}
+
+
+@dataclass
+class LockTable:
+    recipe: str
+    start: str | None
+    rows: list[LockRow]
+
+
+def lock_tables(markdown: str) -> dict[str, LockTable]:
+    tables: dict[str, LockTable] = {}
+    for match in LOCK_TABLE.finditer(markdown):
+        header, _rule, *body = match["table"].splitlines()
+        cells = [[c.strip() for c in line.strip("|").split("|")] for line in (header, *body)]
+        assert cells[0] == COLUMNS, f"{match['recipe']}: columns {cells[0]}"
+        assert match["recipe"] not in tables, f"two lock tables for {match['recipe']}"
+        rows = [LockRow.parse(row) for row in cells[1:]]
+        tables[match["recipe"]] = LockTable(match["recipe"], match["start"], rows)
+    return tables
+
+
+LOCK_TABLES = lock_tables(RECIPES_MD.read_text())
+
+
+def file_of(recipe: str, step: str) -> str:
+    (found,) = (name for name in RECIPES[recipe] if Path(name).name == step)
+    return found
+
+
+LEVELS = [mode for mode, _ in MODES.values()]  # PostgreSQL's lock modes, weakest first
+
+
+def strongest_locks(statement: dict[str, Any]) -> set[tuple[str, str]]:
+    """The strongest mode the statement takes on each table: what a lock table lists."""
+    strongest: dict[str, str] = {}
+    for table, mode in locks_of(statement):
+        if LEVELS.index(mode) > LEVELS.index(strongest.get(table, mode)):
+            strongest[table] = mode
+        strongest.setdefault(table, mode)
+    return set(strongest.items())
+
+
+def normalized(sql: str) -> str:
+    return " ".join(sql.split())
+
+
+@pytest.mark.parametrize("recipe", sorted(LOCK_TABLES))
+def test_recipes_md_lock_table_is_what_the_trace_sees(
+    recipe: str,
+    tmp_path: Path,
+    postgres_server_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each row holds for the statements it names, and no write-blocking lock goes unlisted."""
+    table = LOCK_TABLES[recipe]
+    project = recipe_project(tmp_path, *RECIPES[recipe])
+    start = example_revision(file_of(recipe, table.start)) if table.start else HEAD
+    traced = run_trace(project, postgres_server_url, monkeypatch, capsys, "--from", start)
+
+    assert traced.report["failed"] is None, traced.report["failed"]
+    statements = traced.report["statements"]
+    covered: set[int] = set()
+    for row in table.rows:
+        revision = example_revision(file_of(recipe, row.step))
+        matching = [
+            (i, s)
+            for i, s in enumerate(statements)
+            if s["revision"] == revision
+            and normalized(s["sql"]).upper().startswith(row.statement.upper())
+        ]
+        assert matching, f"{row.step}: no statement starts with {row.statement!r}"
+        for i, found in matching:
+            seen = (
+                strongest_locks(found),
+                set(found["rewrites"]),
+                None if found["scans"] is None else set(found["scans"]),
+                found["in_transaction"],
+            )
+            claimed = (row.locks, row.rewrites, row.scans, row.in_transaction)
+            assert seen == claimed, f"{row.step}: {normalized(found['sql'])[:100]}"
+            covered.add(i)
+    unlisted = [
+        normalized(s["sql"])[:100]
+        for i, s in enumerate(statements)
+        if i not in covered
+        and any(
+            lock["mode"] in BLOCKS_WRITES and lock["relation"] not in s["created"]
+            for lock in s["locks"]
+        )
+    ]
+    assert unlisted == [], "write-blocking statements missing from the lock table"
 
 
 # --- references/verifying.md shows what the tools print ---------------------------------
