@@ -1,0 +1,139 @@
+"""grants for the application role, once: existing tables and default privileges
+
+When to use: the application connects as its own role, which may read and
+write rows but owns nothing and runs no DDL, while migrations run as the role
+that owns the schema. Run this revision once; every later revision that
+creates a table, a view or a sequence grants on it too (3_create_tables_with_grants.py).
+
+Names come from the command line, never from the code, so that each
+environment keeps its own roles:
+``alembic -x app_role=NAME -x migration_role=NAME upgrade head`` (else
+$APP_ROLE, else app_user; the migration role defaults to CURRENT_USER). A
+missing application role stops the upgrade with one line that says so.
+
+What it does:
+
+1. ``GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public`` (and
+   ``USAGE, SELECT ON ALL SEQUENCES``): the tables that already exist. Only
+   tables the migration role owns get the grant; others give a WARNING. Then
+   ``REVOKE ALL ON alembic_version``: the application must not move the
+   version row.
+2. ``ALTER DEFAULT PRIVILEGES FOR ROLE <migration role> IN SCHEMA public
+   GRANT ... ON TABLES / ON SEQUENCES``: tables and sequences created LATER
+   BY THAT ROLE get the grants. It does nothing for tables that already exist
+   (step 1 is for those), and nothing for objects another role creates: a
+   revision run as a superuser or a DBA's own role gives the application no
+   rights on its tables. Hence the explicit GRANTs in every later revision.
+
+Cost: catalog only; GRANT takes no lock on the tables.
+
+Dialects: PostgreSQL only; nothing on SQLite, which has no roles or grants.
+
+Downgrade: revokes the default privileges (with the same FOR ROLE: run it as,
+or as a member of, the same migration role) and every table and sequence
+privilege of the application role in schema public, including any that were
+granted outside the migrations. No data is lost.
+
+To use it: copy this file and 3_ into alembic/versions and set this file's
+down_revision to your own head (``alembic heads``); here it is the setup file.
+
+Revision ID: 6a05cec5474b
+Revises: b4c90a7a403c
+Create Date: 2026-11-30 12:41:00.000000
+
+"""
+
+import os
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import context, op
+from alembic.util import CommandError
+
+# revision identifiers, used by Alembic.
+revision: str = "6a05cec5474b"
+down_revision: str | Sequence[str] | None = "b4c90a7a403c"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+DEFAULT_APP_ROLE = "app_user"
+TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+# USAGE lets nextval() run (a serial column's default); SELECT reads currval().
+SEQUENCE_PRIVILEGES = "USAGE, SELECT"
+
+
+def quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def app_role() -> str:
+    """The application role, quoted: `-x app_role=NAME`, else $APP_ROLE, else app_user.
+
+    Stops with one line when the role does not exist.
+    """
+    name = (
+        context.get_x_argument(as_dictionary=True).get("app_role")
+        or os.environ.get("APP_ROLE")
+        or DEFAULT_APP_ROLE
+    )
+    if not op.get_context().as_sql:
+        found = op.get_bind().execute(
+            sa.text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": name}
+        )
+        if found.first() is None:
+            raise CommandError(
+                f'role "{name}" does not exist: create it, or name the application role '
+                "with -x app_role=NAME (or APP_ROLE)"
+            )
+    return quoted(name)
+
+
+def migration_role() -> str:
+    """The role that creates the objects: `-x migration_role=NAME`, else CURRENT_USER."""
+    name = context.get_x_argument(as_dictionary=True).get("migration_role")
+    return quoted(name) if name else "CURRENT_USER"
+
+
+def upgrade() -> None:
+    """Grant on what exists, then on what the migration role creates from now on."""
+    if op.get_context().dialect.name != "postgresql":
+        return
+    app, owner = app_role(), migration_role()
+    version_table = quoted(op.get_context().version_table)
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(f"GRANT {TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA public TO {app}")
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(f"GRANT {SEQUENCE_PRIVILEGES} ON ALL SEQUENCES IN SCHEMA public TO {app}")
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(f"REVOKE ALL ON {version_table} FROM {app}")
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"GRANT {TABLE_PRIVILEGES} ON TABLES TO {app}"
+    )
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"GRANT {SEQUENCE_PRIVILEGES} ON SEQUENCES TO {app}"
+    )
+
+
+def downgrade() -> None:
+    """Take the default privileges back, then the grants on what exists."""
+    if op.get_context().dialect.name != "postgresql":
+        return
+    app, owner = app_role(), migration_role()
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"REVOKE {SEQUENCE_PRIVILEGES} ON SEQUENCES FROM {app}"
+    )
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"REVOKE {TABLE_PRIVILEGES} ON TABLES FROM {app}"
+    )
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app}")
+    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}")
