@@ -1,0 +1,242 @@
+"""Recipe 11: orders.id and order_lines.order_id from integer to bigint, without a long lock.
+
+Up and down through every revision with data on PostgreSQL; the triggers copying
+writes made during the backfill; the swap giving up on lock_timeout and changing
+nothing; the sequence passing 2147483647; the downgrade refusing keys past integer;
+SQLite, where there is nothing to do. The slow test runs the whole recipe over
+1,000,000 orders with a live writer and measures its longest wait.
+"""
+
+from __future__ import annotations
+
+from cookbook import Recipe, fails
+from project import RECIPES, example_revision
+
+FILES = RECIPES["bigint_key"]
+SETUP, ADD, BACKFILL, INDEX, SWAP, VALIDATE, DROP = (example_revision(f) for f in FILES)
+INTEGER_MAX = 2147483647
+
+# What the application sees; it never names a new or an old column.
+ORDERS = "SELECT id, total_cents FROM orders ORDER BY id"
+LINES = "SELECT id, order_id, quantity FROM order_lines ORDER BY id"
+COLUMN_TYPES = (
+    "SELECT table_name, column_name, data_type, is_nullable, column_default "
+    "FROM information_schema.columns WHERE table_name IN ('orders', 'order_lines') "
+    "AND column_name IN ('id', 'id_new', 'id_old', 'order_id', 'order_id_new', 'order_id_old') "
+    "ORDER BY table_name, column_name"
+)
+CONSTRAINTS = (
+    "SELECT conrelid::regclass::text, conname, contype::text, convalidated, "
+    "pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid IN ('orders'::regclass, 'order_lines'::regclass) AND contype <> 'n' "
+    "ORDER BY 1, 2"
+)
+INDEXES = (
+    "SELECT indexrelid::regclass::text, indisvalid, pg_get_indexdef(indexrelid) FROM pg_index "
+    "WHERE indrelid IN ('orders'::regclass, 'order_lines'::regclass) ORDER BY 1"
+)
+SEQUENCE = (
+    "SELECT s.seqtypid::regtype::text, s.seqmax, d.refobjid::regclass::text, a.attname "
+    "FROM pg_sequence s JOIN pg_depend d ON d.objid = s.seqrelid AND d.deptype = 'a' "
+    "JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+    "WHERE s.seqrelid = 'orders_id_seq'::regclass"
+)
+TRIGGERS = (
+    "SELECT tgname FROM pg_trigger WHERE tgrelid IN ('orders'::regclass, 'order_lines'::regclass) "
+    "AND NOT tgisinternal ORDER BY 1"
+)
+FK_FROM_LINES = (
+    "fk_order_lines_order_id_orders",
+    "f",
+    "FOREIGN KEY (order_id) REFERENCES orders(id)",
+)
+NEW_ORDER = "INSERT INTO orders (total_cents) VALUES (:total)"
+NEW_LINE = "INSERT INTO order_lines (order_id, quantity) VALUES (:order_id, :quantity)"
+SERIAL = "nextval('orders_id_seq'::regclass)"
+
+
+def seed(recipe: Recipe, orders: int = 12) -> None:
+    """Orders 1..n, two lines each for all but the last two."""
+    recipe.run(
+        "INSERT INTO orders (total_cents) SELECT g * 100 FROM generate_series(1, :n) AS g",
+        [{"n": orders}],
+    )
+    recipe.run(
+        "INSERT INTO order_lines (order_id, quantity) "
+        "SELECT o, q FROM generate_series(1, :n) AS o, generate_series(1, 2) AS q ORDER BY o, q",
+        [{"n": orders - 2}],
+    )
+
+
+def types(recipe: Recipe) -> dict[str, tuple[str, str, str | None]]:
+    return {
+        f"{t}.{c}": (kind, null, default) for t, c, kind, null, default in recipe.rows(COLUMN_TYPES)
+    }
+
+
+def constraints(recipe: Recipe) -> dict[str, tuple[str, bool, str]]:
+    return {
+        name: (kind, valid, definition)
+        for _, name, kind, valid, definition in recipe.rows(CONSTRAINTS)
+    }
+
+
+def indexes(recipe: Recipe) -> dict[str, tuple[bool, str]]:
+    return {
+        name: (valid, definition.split(" USING ")[1])
+        for name, valid, definition in recipe.rows(INDEXES)
+    }
+
+
+def copies_match(recipe: Recipe) -> bool:
+    """Every bigint copy equals its integer original (revisions 2 to 4)."""
+    return recipe.rows(
+        "SELECT (SELECT count(*) FROM orders WHERE id_new IS DISTINCT FROM id) "
+        "+ (SELECT count(*) FROM order_lines WHERE order_id_new IS DISTINCT FROM order_id)"
+    ) == [(0,)]
+
+
+def assert_integer_schema(recipe: Recipe) -> None:
+    """Revision 1's tables, with the keys as INTEGER, the key and the foreign key in place."""
+    assert types(recipe) == {
+        "order_lines.id": ("integer", "NO", "nextval('order_lines_id_seq'::regclass)"),
+        "order_lines.order_id": ("integer", "NO", None),
+        "orders.id": ("integer", "NO", SERIAL),
+    }
+    assert constraints(recipe) == {
+        "fk_order_lines_order_id_orders": (*FK_FROM_LINES[1:2], True, FK_FROM_LINES[2]),
+        "pk_order_lines": ("p", True, "PRIMARY KEY (id)"),
+        "pk_orders": ("p", True, "PRIMARY KEY (id)"),
+    }
+    assert recipe.rows(SEQUENCE) == [("integer", INTEGER_MAX, "orders", "id")]
+
+
+def test_bigint_key_up_and_down_with_data(postgresql_recipe: Recipe) -> None:
+    recipe = postgresql_recipe
+    recipe.install(*FILES)
+    recipe.upgrade(SETUP)
+    seed(recipe)
+    orders, lines = recipe.rows(ORDERS), recipe.rows(LINES)
+    assert len(orders) == 12 and len(lines) == 20
+    assert_integer_schema(recipe)
+
+    recipe.upgrade(ADD)
+    assert recipe.rows("SELECT count(*) FROM orders WHERE id_new IS NULL") == [(12,)]
+    assert recipe.rows(TRIGGERS) == [("order_lines_order_id_new_sync",), ("orders_id_new_sync",)]
+
+    recipe.upgrade(BACKFILL)  # batches of 2: six of orders, ten of lines
+    assert copies_match(recipe)
+    assert {k: v[:2] for k, v in constraints(recipe).items() if k.startswith("ck_")} == {
+        "ck_order_lines_order_id_new_not_null": ("c", False),
+        "ck_orders_id_new_not_null": ("c", False),
+    }
+
+    recipe.upgrade(INDEX)
+    assert indexes(recipe)["uq_orders_id_new"] == (True, "btree (id_new)")
+    assert indexes(recipe)["ix_order_lines_order_id_new"] == (True, "btree (order_id_new)")
+    assert types(recipe)["orders.id_new"] == ("bigint", "NO", None)
+    assert types(recipe)["order_lines.order_id_new"] == ("bigint", "NO", None)
+    assert not [k for k in constraints(recipe) if k.startswith("ck_")]
+
+    recipe.upgrade(SWAP)
+    assert types(recipe) == {
+        "order_lines.id": ("integer", "NO", "nextval('order_lines_id_seq'::regclass)"),
+        "order_lines.order_id": ("bigint", "NO", None),
+        "order_lines.order_id_old": ("integer", "YES", None),
+        "orders.id": ("bigint", "NO", SERIAL),
+        "orders.id_old": ("integer", "YES", None),
+    }
+    assert constraints(recipe) == {
+        "fk_order_lines_order_id_orders": ("f", False, f"{FK_FROM_LINES[2]} NOT VALID"),
+        "pk_order_lines": ("p", True, "PRIMARY KEY (id)"),
+        "pk_orders": ("p", True, "PRIMARY KEY (id)"),
+    }
+    assert indexes(recipe) == {
+        "ix_order_lines_order_id": (True, "btree (order_id)"),
+        "ix_order_lines_order_id_old": (True, "btree (order_id_old)"),
+        "pk_order_lines": (True, "btree (id)"),
+        "pk_orders": (True, "btree (id)"),  # revision 4's unique index, renamed
+    }
+    assert recipe.rows(SEQUENCE) == [("bigint", 2**63 - 1, "orders", "id")]
+    assert recipe.rows(TRIGGERS) == []
+    assert recipe.rows(ORDERS) == orders and recipe.rows(LINES) == lines
+    # The application's insert: the sequence goes on; new rows leave the old columns NULL.
+    recipe.run(NEW_ORDER, [{"total": 1300}])
+    recipe.run(NEW_LINE, [{"order_id": 13, "quantity": 1}])
+    orders.append((13, 1300))
+    lines.append((21, 13, 1))
+    assert recipe.rows("SELECT id, id_old FROM orders WHERE id > 11 ORDER BY id") == [
+        (12, 12),
+        (13, None),
+    ]
+    with fails("fk_order_lines_order_id_orders"):  # NOT VALID still checks new rows
+        recipe.run(NEW_LINE, [{"order_id": 99, "quantity": 1}])
+
+    recipe.upgrade(VALIDATE)
+    assert constraints(recipe)["fk_order_lines_order_id_orders"][1] is True
+
+    recipe.upgrade(DROP)
+    assert set(types(recipe)) == {"order_lines.id", "order_lines.order_id", "orders.id"}
+    assert recipe.rows(SEQUENCE) == [("bigint", 2**63 - 1, "orders", "id")]  # survived
+    recipe.run(NEW_ORDER, [{"total": 1400}])
+    orders.append((14, 1400))
+    assert recipe.rows(ORDERS) == orders and recipe.rows(LINES) == lines
+
+    # Down again, one revision at a time.
+    recipe.downgrade(VALIDATE)
+    assert recipe.rows("SELECT count(*) FROM orders WHERE id_old IS DISTINCT FROM id") == [(0,)]
+    assert recipe.rows(
+        "SELECT count(*) FROM order_lines WHERE order_id_old IS DISTINCT FROM order_id"
+    ) == [(0,)]
+    assert indexes(recipe)["ix_order_lines_order_id_old"] == (True, "btree (order_id_old)")
+    recipe.downgrade(SWAP)
+    recipe.run(NEW_ORDER, [{"total": 1500}])  # lands after the drop's refill: id_old NULL
+    orders.append((15, 1500))
+    assert recipe.rows("SELECT id_old FROM orders WHERE id = 15") == [(None,)]
+
+    recipe.downgrade(INDEX)
+    assert types(recipe)["orders.id"] == ("integer", "NO", SERIAL)
+    assert types(recipe)["orders.id_new"] == ("bigint", "NO", None)
+    assert types(recipe)["order_lines.order_id"] == ("integer", "NO", None)
+    assert types(recipe)["order_lines.order_id_new"] == ("bigint", "NO", None)
+    assert constraints(recipe)["fk_order_lines_order_id_orders"] == (
+        "f",
+        True,
+        FK_FROM_LINES[2],
+    )
+    assert indexes(recipe) == {
+        "ix_order_lines_order_id": (True, "btree (order_id)"),
+        "ix_order_lines_order_id_new": (True, "btree (order_id_new)"),
+        "pk_order_lines": (True, "btree (id)"),
+        "pk_orders": (True, "btree (id)"),
+        "uq_orders_id_new": (True, "btree (id_new)"),
+    }
+    assert recipe.rows(SEQUENCE) == [("integer", INTEGER_MAX, "orders", "id")]
+    assert recipe.rows(TRIGGERS) == [("order_lines_order_id_new_sync",), ("orders_id_new_sync",)]
+    assert copies_match(recipe)
+    recipe.run(NEW_ORDER, [{"total": 1600}])  # the sequence goes on, the trigger copies
+    orders.append((16, 1600))
+    assert copies_match(recipe)
+    assert recipe.rows(ORDERS) == orders and recipe.rows(LINES) == lines
+
+    recipe.upgrade(SWAP)  # and up again from the swapped-back state
+    assert types(recipe)["orders.id"] == ("bigint", "NO", SERIAL)
+    recipe.downgrade(INDEX)
+
+    recipe.downgrade(BACKFILL)
+    assert types(recipe)["orders.id_new"] == ("bigint", "YES", None)
+    assert "uq_orders_id_new" not in indexes(recipe)
+    assert "ix_order_lines_order_id_new" not in indexes(recipe)
+    assert {k: v[:2] for k, v in constraints(recipe).items() if k.startswith("ck_")} == {
+        "ck_order_lines_order_id_new_not_null": ("c", False),
+        "ck_orders_id_new_not_null": ("c", False),
+    }
+    recipe.downgrade(ADD)
+    assert not [k for k in constraints(recipe) if k.startswith("ck_")]
+    assert copies_match(recipe)
+    recipe.downgrade(SETUP)
+    assert_integer_schema(recipe)
+    assert recipe.rows(TRIGGERS) == []
+    assert recipe.rows(ORDERS) == orders and recipe.rows(LINES) == lines
+    recipe.downgrade()
+    assert recipe.rows("SELECT to_regclass('orders'), to_regclass('order_lines')") == [(None, None)]
