@@ -345,9 +345,12 @@ def test_recipes_do_what_recipes_md_says(
 #     | no | no | yes |   (one line in the file)
 #
 # A row holds for every statement of that file that starts with its text (whitespace
-# runs count as one space). Locks lists the strongest lock the statement takes on each
-# table ("none" for none); Rewrites the tables and indexes whose files it replaces; Scans the tables
-# it reads in full ("not measured" where the trace cannot tell: a concurrent build).
+# runs count as one space). Locks lists, per table, the strongest lock its transaction
+# holds once the statement has run, taken by it or by an earlier statement of that
+# transaction ("none" for none): what waits for that transaction to end. Rewrites lists
+# the tables and indexes whose files it replaces; Scans the tables it reads in full
+# ("not measured" where the trace cannot tell: a concurrent build). Every statement
+# that itself takes a write-blocking lock on a table it did not create needs a row.
 
 RECIPES_MD = PROJECT_DIR / "references" / "recipes.md"
 LOCK_TABLE = re.compile(
@@ -417,17 +420,50 @@ def file_of(recipe: str, step: str) -> str:
     return found
 
 
+VERSION_TABLE = "alembic_version"
 LEVELS = [mode for mode, _ in MODES.values()]  # PostgreSQL's lock modes, weakest first
 
 
-def strongest_locks(statement: dict[str, Any]) -> set[tuple[str, str]]:
-    """The strongest mode the statement takes on each table: what a lock table lists."""
-    strongest: dict[str, str] = {}
-    for table, mode in locks_of(statement):
-        if LEVELS.index(mode) > LEVELS.index(strongest.get(table, mode)):
-            strongest[table] = mode
-        strongest.setdefault(table, mode)
-    return set(strongest.items())
+def stronger(mode: str, other: str | None) -> str:
+    return mode if other is None or LEVELS.index(mode) > LEVELS.index(other) else other
+
+
+def held_locks(statements: list[dict[str, Any]]) -> list[set[tuple[str, str]]]:
+    """Per statement, the strongest lock its transaction holds on each table once it ran.
+
+    A lock lasts until commit, so a statement run after an ALTER in the same
+    transaction runs under the ALTER's lock, though it takes nothing new. Each
+    revision has its own transaction (transaction_per_migration), and a statement
+    outside one (autocommit_block) ends the transaction before it.
+    """
+    held: dict[str, str] = {}
+    revision = None
+    result = []
+    for statement in statements:
+        if not statement["in_transaction"] or statement["revision"] != revision:
+            held = {}
+        revision = statement["revision"] if statement["in_transaction"] else None
+        for table, mode in locks_of(statement):
+            if table != VERSION_TABLE:  # alembic's bookkeeping: every revision writes it
+                held[table] = stronger(mode, held.get(table))
+        result.append(set(held.items()))
+        if not statement["in_transaction"]:
+            held = {}
+    return result
+
+
+def as_row(step: str, statement: dict[str, Any], held: set[tuple[str, str]]) -> str:
+    """The lock-table row the trace gives for one statement: for a failure message."""
+
+    def listed(names: list[str] | None) -> str:
+        return "not measured" if names is None else ", ".join(sorted(names)) or "no"
+
+    locks = ", ".join(f"{mode} on {table}" for table, mode in sorted(held))
+    return (
+        f"| `{Path(step).name}` | `{normalized(statement['sql'])[:70]}` | {locks or 'none'} "
+        f"| {listed(statement['rewrites'])} | {listed(statement['scans'])} "
+        f"| {'yes' if statement['in_transaction'] else 'no'} |"
+    )
 
 
 def normalized(sql: str) -> str:
@@ -450,28 +486,31 @@ def test_recipes_md_lock_table_is_what_the_trace_sees(
 
     assert traced.report["failed"] is None, traced.report["failed"]
     statements = traced.report["statements"]
+    held = held_locks(statements)
+    step_of = {example_revision(name): name for name in RECIPES[recipe]}
     covered: set[int] = set()
     for row in table.rows:
         revision = example_revision(file_of(recipe, row.step))
         matching = [
-            (i, s)
+            i
             for i, s in enumerate(statements)
             if s["revision"] == revision
             and normalized(s["sql"]).upper().startswith(row.statement.upper())
         ]
         assert matching, f"{row.step}: no statement starts with {row.statement!r}"
-        for i, found in matching:
+        for i in matching:
+            found = statements[i]
             seen = (
-                strongest_locks(found),
+                held[i],
                 set(found["rewrites"]),
                 None if found["scans"] is None else set(found["scans"]),
                 found["in_transaction"],
             )
             claimed = (row.locks, row.rewrites, row.scans, row.in_transaction)
-            assert seen == claimed, f"{row.step}: {normalized(found['sql'])[:100]}"
+            assert seen == claimed, f"the trace sees:\n{as_row(row.step, found, held[i])}"
             covered.add(i)
     unlisted = [
-        normalized(s["sql"])[:100]
+        as_row(step_of[s["revision"]], s, held[i])
         for i, s in enumerate(statements)
         if i not in covered
         and any(
@@ -479,7 +518,7 @@ def test_recipes_md_lock_table_is_what_the_trace_sees(
             for lock in s["locks"]
         )
     ]
-    assert unlisted == [], "write-blocking statements missing from the lock table"
+    assert not unlisted, "rows missing from the lock table:\n" + "\n".join(unlisted)
 
 
 # --- references/verifying.md shows what the tools print ---------------------------------
