@@ -1,0 +1,192 @@
+"""projects.name_lower, step 2 of 2: a throttled backfill that watches WAL and replicas
+
+When to use: a backfill on a big table of a primary with streaming replicas,
+where recipe 08's batches alone would still write WAL faster than a standby
+replays it, or saturate the disk. The batching and resuming are recipe 08's
+(examples/08_resumable_backfill.py); this adds what a busy primary needs:
+
+* A pause between batches (``-x backfill_pause_ms=``, default 100): the
+  backfill yields I/O, and standbys get time to catch up.
+* Before each batch (PostgreSQL), the replay lag of every standby, read on the
+  primary from ``pg_stat_replication``: bytes between ``pg_current_wal_lsn()``
+  and ``replay_lsn``, and ``replay_lag``. While a standby is further behind than
+  ``-x max_lag_bytes=`` (default 16 MiB) or ``-x max_lag_seconds=`` (default
+  10), it pauses and logs; after ``-x lag_wait_seconds=`` (default 600) it
+  stops with an error. Committed batches stay: rerun to continue. Reading
+  standbys' positions takes superuser or ``pg_read_all_stats``; without it they
+  read as NULL and the backfill stops at once, saying so.
+* WAL per batch (PostgreSQL): ``pg_current_wal_lsn()`` before and after each
+  batch, ``pg_wal_lsn_diff()`` between them, logged per batch and in total,
+  with bytes per row. The figure is the server's WAL in that interval: other
+  sessions' writes count too.
+* ``VACUUM (ANALYZE) projects`` afterwards (PostgreSQL), in
+  ``autocommit_block()`` (VACUUM cannot run in a transaction): it removes the
+  dead row version every UPDATE leaves, so the space is reused instead of the
+  table and its indexes growing, and gives the planner statistics on the new
+  column, which autovacuum would do only once its thresholds are crossed.
+
+Cost: one short UPDATE per batch, plus the pauses; VACUUM reads the table
+under SHARE UPDATE EXCLUSIVE (reads and writes go on; other DDL, and another
+VACUUM, wait). statement_timeout (1h in env.py) bounds the VACUUM: on a huge
+table raise it (``-x statement_timeout=0``) or leave VACUUM to autovacuum.
+
+Dialects: PostgreSQL and SQLite. On SQLite: batches and pauses only (no WAL
+positions, replicas or VACUUM statistics of this kind).
+
+Downgrade: does nothing; revision 1's downgrade drops the column.
+
+Revision ID: d5c6ffb8f70f
+Revises: 2f61310098fd
+Create Date: 2026-12-02 11:00:00.000000
+
+"""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from alembic import context, op
+from alembic.util import CommandError
+
+# revision identifiers, used by Alembic.
+revision: str = "d5c6ffb8f70f"
+down_revision: str | Sequence[str] | None = "2f61310098fd"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BATCH_SIZE = 5000
+SETTINGS = {
+    "backfill_pause_ms": 100.0,
+    "max_lag_bytes": 16 * 1024 * 1024.0,
+    "max_lag_seconds": 10.0,
+    "lag_wait_seconds": 600.0,
+}
+LAG_POLL_SECONDS = 1.0
+
+log = logging.getLogger("alembic.backfill")
+
+NEXT_BATCH_END = sa.text(
+    "SELECT max(id) FROM "
+    "(SELECT id FROM projects WHERE id > :after ORDER BY id LIMIT :batch_size) AS batch"
+)
+FILL_BATCH = sa.text(
+    "UPDATE projects SET name_lower = lower(name) "
+    "WHERE id > :after AND id <= :through AND name_lower IS NULL"
+)
+WAL_POSITION = sa.text("SELECT CAST(pg_current_wal_lsn() AS text)")
+WAL_BYTES_SINCE = sa.text(
+    "SELECT CAST(pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(CAST(:since AS text) AS pg_lsn)) "
+    "AS bigint)"
+)
+# One row per standby streaming from this server. Without pg_read_all_stats,
+# everything but the pid reads as NULL, state included.
+STANDBY_LAG = sa.text(
+    "SELECT application_name, state, "
+    "CAST(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS bigint) AS lag_bytes, "
+    "extract(epoch FROM replay_lag) AS lag_seconds "
+    "FROM pg_stat_replication ORDER BY application_name"
+)
+
+
+@dataclass
+class Limits:
+    pause_ms: float
+    max_lag_bytes: float
+    max_lag_seconds: float
+    lag_wait_seconds: float
+
+
+def limits() -> Limits:
+    """SETTINGS, each replaced by ``-x name=value`` when given."""
+    given = context.get_x_argument(as_dictionary=True)
+    values = [float(given.get(name, default)) for name, default in SETTINGS.items()]
+    return Limits(*values)
+
+
+def batch_size() -> int:
+    return int(context.get_x_argument(as_dictionary=True).get("batch_size", BATCH_SIZE))
+
+
+def lagging_standbys(bind: sa.Connection, limit: Limits) -> list[str]:
+    """Each standby further behind than the limits, described; [] when none is."""
+    behind = []
+    for name, state, lag_bytes, lag_seconds in bind.execute(STANDBY_LAG):
+        if state is None:
+            raise CommandError(
+                "backfill projects.name_lower: cannot read the standbys' replay positions "
+                "(pg_stat_replication shows NULL): GRANT pg_read_all_stats TO the migration role"
+            )
+        seconds = float(lag_seconds or 0)  # NULL once a standby has caught up and idles
+        if lag_bytes is None or lag_bytes > limit.max_lag_bytes or seconds > limit.max_lag_seconds:
+            shown = "unknown" if lag_bytes is None else str(lag_bytes)
+            behind.append(f"{name} ({state}) {shown} bytes, {seconds:.1f}s behind")
+    return behind
+
+
+def wait_for_standbys(bind: sa.Connection, limit: Limits) -> None:
+    """Return once every standby is within the limits; give up after lag_wait_seconds."""
+    deadline = time.monotonic() + limit.lag_wait_seconds
+    while behind := lagging_standbys(bind, limit):
+        if time.monotonic() >= deadline:
+            raise CommandError(
+                f"backfill projects.name_lower: standby still behind after "
+                f"{limit.lag_wait_seconds:g}s: {'; '.join(behind)} (max_lag_bytes="
+                f"{limit.max_lag_bytes:.0f}, max_lag_seconds={limit.max_lag_seconds:g}). "
+                "The committed batches stay; rerun once the standby has caught up."
+            )
+        log.info("backfill projects.name_lower: pausing, standby behind: %s", "; ".join(behind))
+        time.sleep(LAG_POLL_SECONDS)
+
+
+def backfill(bind: sa.Connection, limit: Limits, size: int) -> int:
+    """Fill every NULL name_lower by id range; return the rows changed."""
+    postgresql = bind.dialect.name == "postgresql"
+    after, done, wal_total = "", 0, 0  # string ids start after '' (integer keys: 0)
+    while True:
+        if after:  # not before the first batch
+            time.sleep(limit.pause_ms / 1000)
+        if postgresql:
+            wait_for_standbys(bind, limit)
+        through = bind.execute(NEXT_BATCH_END, {"after": after, "batch_size": size}).scalar()
+        if through is None:
+            break
+        since = bind.execute(WAL_POSITION).scalar_one() if postgresql else None
+        rows = bind.execute(FILL_BATCH, {"after": after, "through": through}).rowcount
+        done += rows
+        after = through
+        if since is not None:
+            wal = int(bind.execute(WAL_BYTES_SINCE, {"since": since}).scalar_one())
+            wal_total += wal
+            log.info(
+                "backfill projects.name_lower: %d rows, %d WAL bytes; pausing %.0f ms",
+                rows,
+                wal,
+                limit.pause_ms,
+            )
+        else:
+            log.info("backfill projects.name_lower: %d rows; pausing %.0f ms", rows, limit.pause_ms)
+    if postgresql:
+        log.info(
+            "backfill projects.name_lower: %d rows in total, %d WAL bytes (%.0f bytes/row)",
+            done,
+            wal_total,
+            wal_total / max(done, 1),
+        )
+    return done
+
+
+def upgrade() -> None:
+    """Fill name_lower in throttled, committed batches; then VACUUM (ANALYZE) projects."""
+    with op.get_context().autocommit_block():  # every batch commits on its own
+        bind = op.get_bind()
+        changed = backfill(bind, limits(), batch_size())
+        if changed and bind.dialect.name == "postgresql":
+            # Outside a transaction, as VACUUM requires: dead row versions out, statistics in.
+            op.execute("VACUUM (ANALYZE) projects")
+            log.info("backfill projects.name_lower: VACUUM (ANALYZE) projects done")
+
+
+def downgrade() -> None:
+    """Nothing to undo: revision 1's downgrade drops the column."""
