@@ -9,8 +9,23 @@ SQLite, where there is nothing to do. The slow test runs the whole recipe over
 
 from __future__ import annotations
 
-from cookbook import Recipe, fails
-from project import RECIPES, example_revision
+import asyncio
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cookbook import Recipe, fails, prepare
+from postgres import execute_autocommit
+from project import RECIPES, example_revision, table_locked
+from sqlalchemy import Connection, event, pool, text
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 FILES = RECIPES["bigint_key"]
 SETUP, ADD, BACKFILL, INDEX, SWAP, VALIDATE, DROP = (example_revision(f) for f in FILES)
@@ -240,3 +255,151 @@ def test_bigint_key_up_and_down_with_data(postgresql_recipe: Recipe) -> None:
     assert recipe.rows(ORDERS) == orders and recipe.rows(LINES) == lines
     recipe.downgrade()
     assert recipe.rows("SELECT to_regclass('orders'), to_regclass('order_lines')") == [(None, None)]
+
+
+@contextmanager
+def writes_between_batches(recipe: Recipe, writes: dict[str, list[str]]) -> Iterator[None]:
+    """Before the third batch of each table's backfill, run that table's ``writes``.
+
+    They run from another session, as the application would, between two of
+    revision 3's committed batches: some rows behind the batch cursor, some ahead.
+    """
+    seen: dict[str, int] = {}
+
+    def before(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        for table, statements in writes.items():
+            if statement.startswith(f"UPDATE {table} SET"):
+                seen[table] = seen.get(table, 0) + 1
+                if seen[table] == 3:  # alembic's thread runs an event loop: write from another
+                    writer = threading.Thread(
+                        target=lambda s=statements: [recipe.run(x) for x in s]
+                    )
+                    writer.start()
+                    writer.join(30)
+
+    event.listen(Engine, "before_cursor_execute", before)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+    assert seen == {table: seen.get(table, 0) for table in writes} and min(seen.values()) >= 3
+
+
+def test_triggers_copy_writes_made_during_the_backfill(postgresql_recipe: Recipe) -> None:
+    """Inserts, and updates of the key itself, behind and ahead of the batch cursor."""
+    recipe = postgresql_recipe
+    recipe.install(*FILES)
+    recipe.upgrade(SETUP)
+    seed(recipe)
+    recipe.run("DELETE FROM order_lines WHERE order_id = 1")
+    recipe.upgrade(ADD)
+
+    with writes_between_batches(
+        recipe,
+        {
+            "orders": [
+                "UPDATE orders SET id = 100 WHERE id = 1",  # behind the cursor: batch 1 is done
+                "INSERT INTO orders (total_cents) VALUES (1300)",  # ahead of it
+            ],
+            "order_lines": [
+                "UPDATE order_lines SET order_id = 12 WHERE id = 3",  # behind the cursor
+                "INSERT INTO order_lines (order_id, quantity) VALUES (13, 7)",
+            ],
+        },
+    ):
+        recipe.upgrade(BACKFILL)
+
+    assert recipe.rows("SELECT id, id_new FROM orders WHERE id IN (100, 13) ORDER BY id") == [
+        (13, 13),
+        (100, 100),
+    ]
+    assert recipe.rows("SELECT order_id, order_id_new FROM order_lines WHERE id = 3") == [(12, 12)]
+    assert copies_match(recipe)
+    recipe.upgrade(INDEX)  # the VALIDATEs agree: no NULL left
+    assert recipe.current() == INDEX
+
+
+def test_swap_gives_up_on_lock_timeout_and_changes_nothing(
+    postgresql_recipe: Recipe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a long reader the swap waits lock_timeout, then rolls back whole; a retry works."""
+    recipe = postgresql_recipe
+    recipe.install(*FILES)
+    recipe.upgrade(SETUP)
+    seed(recipe)
+    recipe.upgrade(INDEX)
+    before = (types(recipe), constraints(recipe), indexes(recipe), recipe.rows(SEQUENCE))
+    monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "300ms")
+
+    for table in ("orders", "order_lines"):
+        started = time.monotonic()
+        with table_locked(recipe.url, table), fails("lock timeout"):
+            recipe.upgrade(SWAP)
+        assert time.monotonic() - started < 5
+        assert recipe.current() == INDEX
+        assert (
+            types(recipe),
+            constraints(recipe),
+            indexes(recipe),
+            recipe.rows(SEQUENCE),
+        ) == before
+
+    recipe.upgrade(SWAP)
+    assert types(recipe)["orders.id"] == ("bigint", "NO", SERIAL)
+
+
+def test_sequence_passes_integer_and_the_downgrade_refuses_then(postgresql_recipe: Recipe) -> None:
+    """ALTER SEQUENCE ... AS bigint: nextval goes past 2147483647; going back is refused."""
+    recipe = postgresql_recipe
+    recipe.install(*FILES)
+    recipe.upgrade(SETUP)
+    seed(recipe)
+    recipe.upgrade(SWAP)
+    recipe.run(f"SELECT setval('orders_id_seq', {INTEGER_MAX})")
+    recipe.run(NEW_ORDER, [{"total": 1}])
+    recipe.run(NEW_LINE, [{"order_id": INTEGER_MAX + 1, "quantity": 1}])
+    assert recipe.rows("SELECT max(id) FROM orders") == [(INTEGER_MAX + 1,)]
+    assert recipe.rows(
+        "SELECT data_type FROM information_schema.sequences WHERE sequence_name = 'orders_id_seq'"
+    ) == [("bigint",)]
+    schema = (types(recipe), constraints(recipe), indexes(recipe))
+
+    with pytest.raises(RuntimeError, match="past integer"):
+        recipe.downgrade(INDEX)
+    assert recipe.current() == SWAP
+    assert (types(recipe), constraints(recipe), indexes(recipe)) == schema
+
+    recipe.upgrade(DROP)
+    with pytest.raises(RuntimeError, match="past integer"):
+        recipe.downgrade(VALIDATE)
+    assert recipe.current() == DROP
+    assert "orders.id_old" not in types(recipe)
+
+
+def sqlite_columns(recipe: Recipe) -> list[tuple[str, str, str, bool]]:
+    return [
+        (table, c["name"], str(c["type"]), c["nullable"])
+        for table in ("orders", "order_lines")
+        for c in recipe.inspect(lambda i, t=table: i.get_columns(t))
+    ]
+
+
+def test_bigint_key_does_nothing_on_sqlite(
+    tmp_path: Path, sqlite_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's INTEGER PRIMARY KEY is the 64-bit rowid: revisions 2 to 7 change nothing."""
+    recipe = prepare(tmp_path, sqlite_url, monkeypatch)
+    recipe.install(*FILES)
+    recipe.upgrade(SETUP)
+    recipe.run(NEW_ORDER, [{"total": 100}])
+    schema = sqlite_columns(recipe)
+    recipe.upgrade()
+    assert sqlite_columns(recipe) == schema
+    big = 2**40
+    recipe.run("INSERT INTO orders (id, total_cents) VALUES (:id, 1)", [{"id": big}])
+    recipe.run(NEW_ORDER, [{"total": 2}])
+    recipe.run(NEW_LINE, [{"order_id": big + 1, "quantity": 1}])
+    assert recipe.rows(ORDERS) == [(1, 100), (big, 1), (big + 1, 2)]
+    recipe.downgrade(SETUP)
+    assert recipe.rows(ORDERS) == [(1, 100), (big, 1), (big + 1, 2)]
+    recipe.downgrade()
