@@ -181,8 +181,11 @@ def test_serial_to_identity_and_rename_keep_the_counter(postgresql_recipe: Recip
         (101, "serial again"),
     ]
     # Owned by the column again: it goes with the table.
-    assert recipe.rows("SELECT deptype::text FROM pg_depend WHERE objid = 'tickets_id_seq'::regclass "
-                       "AND refobjid = 'tickets'::regclass") == [("a",)]  # fmt: skip
+    owned = (
+        "SELECT deptype::text FROM pg_depend "
+        "WHERE objid = 'tickets_id_seq'::regclass AND refobjid = 'tickets'::regclass"
+    )
+    assert recipe.rows(owned) == [("a",)]
 
     recipe.downgrade()
     assert recipe.rows("SELECT count(*) FROM pg_class WHERE relname LIKE 'tickets%'") == [(0,)]
