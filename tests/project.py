@@ -70,8 +70,9 @@ RECIPES: dict[str, list[str]] = {
     "batch_alter": ["05_sqlite_batch_alter.py"],
     "foreign_key": [
         "06_foreign_key_not_valid/1_add_column.py",
-        "06_foreign_key_not_valid/2_add_foreign_key_not_valid.py",
-        "06_foreign_key_not_valid/3_validate_foreign_key.py",
+        "06_foreign_key_not_valid/2_index_reviewer_id.py",
+        "06_foreign_key_not_valid/3_add_foreign_key_not_valid.py",
+        "06_foreign_key_not_valid/4_validate_foreign_key.py",
     ],
     "split": [
         "07_split_column/1_add_name_parts.py",

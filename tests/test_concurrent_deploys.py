@@ -100,9 +100,10 @@ KINDS = {
     "validate-constraint": PendingRevision(
         applied=(
             "06_foreign_key_not_valid/1_add_column.py",
-            "06_foreign_key_not_valid/2_add_foreign_key_not_valid.py",
+            "06_foreign_key_not_valid/2_index_reviewer_id.py",
+            "06_foreign_key_not_valid/3_add_foreign_key_not_valid.py",
         ),
-        pending=("06_foreign_key_not_valid/3_validate_foreign_key.py",),
+        pending=("06_foreign_key_not_valid/4_validate_foreign_key.py",),
         seed=seed_reviewed_projects,
         done="SELECT convalidated FROM pg_constraint "
         "WHERE conname = 'fk_projects_reviewer_id_users'",

@@ -460,8 +460,17 @@ def reviewer_key(recipe: Recipe) -> list[tuple[Any, ...]]:
     )
 
 
+def reviewer_index(recipe: Recipe) -> list[str]:
+    """The indexes on projects.reviewer_id alone."""
+    return [
+        i["name"]
+        for i in recipe.inspect(lambda i: i.get_indexes("projects"))
+        if i["column_names"] == ["reviewer_id"]
+    ]
+
+
 def test_foreign_key_not_valid(recipe: Recipe) -> None:
-    add_column, add_key, validate = (example_revision(f) for f in RECIPES["foreign_key"])
+    add_column, index, add_key, validate = (example_revision(f) for f in RECIPES["foreign_key"])
     reviewer, _ = seed_users(recipe, ["Reviewer", "Other"])
     ids = seed_projects(recipe, PROJECT_NAMES)
     recipe.install(*RECIPES["foreign_key"])
@@ -475,12 +484,20 @@ def test_foreign_key_not_valid(recipe: Recipe) -> None:
     )
     expected = [(ids[0], reviewer), (ids[1], orphan), *((i, None) for i in ids[2:])]
 
+    recipe.upgrade(index)
+    assert reviewer_index(recipe) == [REVIEWER_INDEX]
+    if recipe.dialect == "postgresql":
+        assert recipe.rows(
+            f"SELECT indisvalid FROM pg_index WHERE indexrelid = '{REVIEWER_INDEX}'::regclass"
+        ) == [(True,)]
+
     recipe.upgrade(add_key)
     foreign_keys = recipe.inspect(lambda i: i.get_foreign_keys("projects"))
     assert {f["name"]: f["referred_table"] for f in foreign_keys} == {
         "fk_projects_owner_id_users": "users",
         "fk_projects_reviewer_id_users": "users",
     }
+    assert reviewer_index(recipe) == [REVIEWER_INDEX]  # SQLite's batch copy kept it
     assert recipe.rows("SELECT id, reviewer_id FROM projects ORDER BY id") == expected
 
     if recipe.dialect == "postgresql":
@@ -501,16 +518,81 @@ def test_foreign_key_not_valid(recipe: Recipe) -> None:
         assert reviewer_key(recipe) == [("fk_projects_reviewer_id_users", True)]
     assert recipe.rows("SELECT id, reviewer_id FROM projects ORDER BY id") == expected
 
-    recipe.downgrade(add_column)
+    recipe.downgrade(index)
     assert [f["name"] for f in recipe.inspect(lambda i: i.get_foreign_keys("projects"))] == [
         "fk_projects_owner_id_users"
     ]
+    assert reviewer_index(recipe) == [REVIEWER_INDEX]
+    assert recipe.rows("SELECT id, reviewer_id FROM projects ORDER BY id") == expected
+
+    recipe.downgrade(add_column)
+    assert reviewer_index(recipe) == []
     assert recipe.rows("SELECT id, reviewer_id FROM projects ORDER BY id") == expected
 
     # Documented loss: the reviewer ids.
     recipe.downgrade()
     assert "reviewer_id" not in recipe.columns("projects")
     assert recipe.rows("SELECT id FROM projects ORDER BY id") == [(i,) for i in ids]
+
+
+REVIEWER_INDEX = "ix_projects_reviewer_id"
+# What a DELETE of users did to projects in its transaction: scans of the table, and
+# lookups through the reviewer index.
+PROJECTS_READS = (
+    "SELECT seq_scan, pg_stat_get_xact_numscans(to_regclass('ix_projects_reviewer_id')) "
+    "FROM pg_stat_xact_user_tables WHERE relname = 'projects'"
+)
+
+
+async def delete_a_user_and_count_reads(url: URL, *before: str) -> tuple[int, int | None]:
+    """DELETE one user nobody references, in a transaction rolled back afterwards.
+
+    The foreign keys' checks look for projects that reference the user. Returns
+    (seq_scan of projects, idx_scan of the reviewer index) in that transaction.
+    """
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            for statement in before:
+                await connection.exec_driver_sql(statement)
+            await connection.exec_driver_sql("DELETE FROM users WHERE id = 'nobody-reviews'")
+            (reads,) = (await connection.exec_driver_sql(PROJECTS_READS)).all()
+            await connection.rollback()
+    finally:
+        await engine.dispose()
+    return reads[0], reads[1]
+
+
+def test_foreign_key_checks_use_the_reviewer_index(
+    postgresql_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why step 2 exists: a DELETE of a user finds its projects through the index.
+
+    Without it, the same DELETE scans all of projects (shown with the index dropped
+    in a transaction that is rolled back).
+    """
+    recipe = prepare(tmp_path, postgresql_url, monkeypatch)
+    recipe.install(*RECIPES["foreign_key"])
+    recipe.upgrade()
+    recipe.run(
+        "INSERT INTO users (id, email) SELECT 'u' || g, 'u' || g || '@example.com' "
+        "FROM generate_series(1, 200) AS g"
+    )
+    recipe.run("INSERT INTO users (id, email) VALUES ('nobody-reviews', 'n@example.com')")
+    recipe.run(
+        "INSERT INTO projects (id, name, reviewer_id) "
+        "SELECT 'p' || g, 'project ' || g, 'u' || (g % 200 + 1) FROM generate_series(1, 2000) AS g"
+    )
+    asyncio.run(execute_autocommit(postgresql_url, "ANALYZE users", "ANALYZE projects"))
+
+    seq_scans, index_scans = asyncio.run(delete_a_user_and_count_reads(postgresql_url))
+    assert (seq_scans, index_scans) == (0, 1)
+
+    # The control: the same DELETE without the index reads the whole table.
+    seq_scans, index_scans = asyncio.run(
+        delete_a_user_and_count_reads(postgresql_url, f"DROP INDEX {REVIEWER_INDEX}")
+    )
+    assert (seq_scans, index_scans) == (1, None)
 
 
 def test_autogenerate_renders_not_valid_foreign_keys() -> None:

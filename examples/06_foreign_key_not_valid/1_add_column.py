@@ -1,15 +1,17 @@
-"""projects.reviewer_id, step 1 of 3: the column, without a foreign key yet
+"""projects.reviewer_id, step 1 of 4: the column, without a foreign key yet
 
 When to use: the start of adding a foreign key to a big, busy table. If the
-column exists already, with data, start at 2_add_foreign_key_not_valid.py.
+column exists already, with data, start at 2_index_reviewer_id.py.
 
 Deploy order:
 
 1. This revision: add ``reviewer_id``, nullable, no constraint.
 2. The release that writes reviewer ids.
-3. Revision 2: the foreign key, NOT VALID: new writes are checked, old rows are
+3. Revision 2: an index on ``reviewer_id``, built concurrently, so that a
+   DELETE of a user finds its projects without scanning the table.
+4. Revision 3: the foreign key, NOT VALID: new writes are checked, old rows are
    not scanned.
-4. Revision 3, a later revision (any later deploy): VALIDATE the old rows.
+5. Revision 4, a later revision (any later deploy): VALIDATE the old rows.
 
 Cost: ADD COLUMN without a default: a moment of ACCESS EXCLUSIVE on projects on
 PostgreSQL, no rewrite. SQLite adds it in place.

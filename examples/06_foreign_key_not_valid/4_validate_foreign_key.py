@@ -1,7 +1,7 @@
-"""projects.reviewer_id, step 3 of 3: VALIDATE the foreign key
+"""projects.reviewer_id, step 4 of 4: VALIDATE the foreign key
 
-When to use: after revision 2, in a later revision: in its own transaction, so
-the lock revision 2 took is long gone when the scan starts.
+When to use: after revision 3, in a later revision: in its own transaction, so
+the lock revision 3 took is long gone when the scan starts.
 
 PostgreSQL: ``VALIDATE CONSTRAINT`` checks the existing rows under SHARE UPDATE
 EXCLUSIVE on projects and ROW SHARE on users: reads and writes go on during the
@@ -10,7 +10,7 @@ table "projects" violates foreign key constraint'); find those first:
 ``SELECT p.id FROM projects p LEFT JOIN users u ON u.id = p.reviewer_id
 WHERE p.reviewer_id IS NOT NULL AND u.id IS NULL``, fix them, and rerun.
 
-SQLite: nothing to do; revision 2 already rebuilt the table with the key.
+SQLite: nothing to do; revision 3 already rebuilt the table with the key.
 
 Cost: one scan of projects, plus an index lookup in users per row, without
 blocking writers.
@@ -18,7 +18,7 @@ blocking writers.
 Dialects: PostgreSQL; a no-op on SQLite.
 
 Downgrade: does nothing. A validated constraint cannot be made NOT VALID again,
-and it needs no undoing: revision 2's downgrade drops it.
+and it needs no undoing: revision 3's downgrade drops it.
 
 Revision ID: ff63d2d4eb5c
 Revises: 19a75aa0f8ce
@@ -44,4 +44,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Nothing to undo: revision 2's downgrade drops the constraint."""
+    """Nothing to undo: revision 3's downgrade drops the constraint."""

@@ -1,4 +1,4 @@
-"""projects.reviewer_id, step 2 of 3: the foreign key, NOT VALID
+"""projects.reviewer_id, step 3 of 4: the foreign key, NOT VALID
 
 When to use: adding a foreign key to a table with rows. A plain ADD FOREIGN KEY
 checks every existing row while it holds SHARE ROW EXCLUSIVE on both projects
@@ -10,7 +10,8 @@ on PostgreSQL emits plain ALTER TABLE. (Autogenerate renders that keyword into
 a revision since alembic 1.16.2, #1671, when the model or a rewriter carries it;
 the DDL itself comes from SQLAlchemy.) No scan: the lock lasts a moment. From
 the commit on, every insert and update of projects.reviewer_id is checked;
-existing rows wait for revision 3's VALIDATE.
+existing rows wait for revision 4's VALIDATE. Revision 2 indexed reviewer_id
+first: the key's checks on DELETE and UPDATE of users use that index.
 
 SQLite: batch mode copies the table with the foreign key in it; NOT VALID does
 not exist there. SQLite enforces foreign keys only on connections that ran
@@ -24,7 +25,7 @@ Dialects: PostgreSQL and SQLite.
 Downgrade: drops the foreign key. No data is lost.
 
 Revision ID: 19a75aa0f8ce
-Revises: cb660495cb7e
+Revises: 61e488cd7a10
 Create Date: 2026-11-26 17:12:00.000000
 
 """
@@ -35,7 +36,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "19a75aa0f8ce"
-down_revision: str | Sequence[str] | None = "cb660495cb7e"
+down_revision: str | Sequence[str] | None = "61e488cd7a10"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
