@@ -80,6 +80,8 @@ WAL_BYTES_SINCE = sa.text(
     "SELECT CAST(pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(CAST(:since AS text) AS pg_lsn)) "
     "AS bigint)"
 )
+FLUSH_STATISTICS = sa.text("SELECT pg_stat_force_next_flush()")  # PostgreSQL 15+
+DEAD_ROWS = sa.text("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'projects'")
 # One row per standby streaming from this server. Without pg_read_all_stats,
 # everything but the pid reads as NULL, state included.
 STANDBY_LAG = sa.text(
@@ -183,9 +185,26 @@ def upgrade() -> None:
         bind = op.get_bind()
         changed = backfill(bind, limits(), batch_size())
         if changed and bind.dialect.name == "postgresql":
-            # Outside a transaction, as VACUUM requires: dead row versions out, statistics in.
-            op.execute("VACUUM (ANALYZE) projects")
-            log.info("backfill projects.name_lower: VACUUM (ANALYZE) projects done")
+            vacuum_analyze(bind)
+
+
+def vacuum_analyze(bind: sa.Connection) -> None:
+    """VACUUM (ANALYZE) projects, logging its dead row versions before and after.
+
+    A session's own counts reach pg_stat_user_tables up to a second or more
+    after its statements; flushed only after the VACUUM, they would add the
+    dead row versions it removed back to n_dead_tup. So they are flushed first.
+    """
+    bind.execute(FLUSH_STATISTICS)  # applied as the session goes idle, before the next
+    dead_before = bind.execute(DEAD_ROWS).scalar_one()
+    # Outside a transaction, as VACUUM requires: dead row versions out, statistics in.
+    op.execute("VACUUM (ANALYZE) projects")
+    dead_after = bind.execute(DEAD_ROWS).scalar_one()
+    log.info(
+        "backfill projects.name_lower: VACUUM (ANALYZE) projects: dead row versions %d -> %d",
+        dead_before,
+        dead_after,
+    )
 
 
 def downgrade() -> None:
