@@ -6,6 +6,7 @@ PostgreSQL only: SQLite has no partitioned tables.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -299,7 +300,7 @@ def test_what_partitioned_tables_refuse(postgresql_recipe: Recipe) -> None:
 
 
 def test_a_detach_cut_short_is_finalized_by_the_rerun(
-    postgresql_recipe: Recipe, monkeypatch: pytest.MonkeyPatch
+    postgresql_recipe: Recipe, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A reader of events makes the concurrent detach wait; lock_timeout stops it half way
     (inhdetachpending); the next downgrade finishes it with FINALIZE and drops the table."""
@@ -314,6 +315,13 @@ def test_a_detach_cut_short_is_finalized_by_the_rerun(
     assert recipe.rows(pending) == [(True,)]
     assert recipe.current() == ATTACH
 
+    # FINALIZE keeps events at SHARE UPDATE EXCLUSIVE; dropping the partition while
+    # still attached would take ACCESS EXCLUSIVE on events.
+    finalize = "ALTER TABLE events DETACH PARTITION events_2021 FINALIZE"
+    assert ("events", "ShareUpdateExclusiveLock") in locks_of(recipe.url, finalize)
+    assert ("events", "AccessExclusiveLock") in locks_of(recipe.url, "DROP TABLE events_2021")
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
     recipe.downgrade(INDEX)
+    assert finalize in caplog.text
     assert recipe.rows("SELECT to_regclass('events_2021')") == [(None,)]
     assert recipe.rows(BY_PARTITION) == SEEDED
