@@ -9,10 +9,12 @@ never names the columns release N+1 added.
 
 from __future__ import annotations
 
+import io
 import subprocess
-import sys
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from cookbook import Recipe, fails, seed_projects, seed_users, user_id
 from project import (
     RECIPES,
@@ -21,6 +23,7 @@ from project import (
     copy_project,
     example_revision,
     install_revisions,
+    python_executable,
     url_text,
 )
 
@@ -44,12 +47,19 @@ def run(project: Path, recipe: Recipe, command: str) -> subprocess.CompletedProc
     if command.startswith("alembic "):
         return alembic(project, command, env)
     return subprocess.run(
-        [sys.executable, *command.split()[1:]],
+        [python_executable(), *command.split()[1:]],
         cwd=project,
         env=alembic_environment(**env),
         capture_output=True,
         text=True,
     )
+
+
+def upgrade(project: Path) -> None:
+    """`alembic upgrade head` from a release's checkout, in this process (DATABASE_URL is set)."""
+    config = Config(project / "alembic.ini", stdout=io.StringIO())
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -65,7 +75,7 @@ def test_app_only_rollback_runs_old_code_on_an_expand_only_schema(
     new = release(recipe, tmp_path, "release_n1", EXPAND)
     expand = example_revision(EXPAND)
     ada, grace = seed_users(recipe, ["Ada", "Grace"])
-    ok(run(new, recipe, "alembic upgrade head"))
+    upgrade(new)
     recipe.run(
         "INSERT INTO users (id, email, name, locale) VALUES (:id, 'b@example.com', 'Bea', 'de')",
         [{"id": user_id(3)}],
@@ -106,7 +116,7 @@ def test_schema_downgrade_runs_with_the_newer_releases_scripts(
     breaking = example_revision(BREAKING)
     ada, grace = seed_users(recipe, ["Ada", "Grace"])
     (engine,) = seed_projects(recipe, ["Engine"], owner=ada)
-    ok(run(new, recipe, "alembic upgrade head"))
+    upgrade(new)
     recipe.run(
         "INSERT INTO projects (id, name, owner_id, visibility) "
         "VALUES (:id, 'Public notes', NULL, 'public')",
@@ -144,13 +154,13 @@ def test_roll_forward_keeps_what_the_newer_release_wrote(recipe: Recipe, tmp_pat
     roll_forward = example_revision(ROLL_FORWARD)
     (ada,) = seed_users(recipe, ["Ada"])
     (engine,) = seed_projects(recipe, ["Engine"], owner=ada)
-    ok(run(new, recipe, "alembic upgrade head"))
+    upgrade(new)
     recipe.run("UPDATE projects SET visibility = 'public' WHERE id = :id", [{"id": engine}])
     recipe.run("UPDATE users SET locale = 'fr' WHERE id = :id", [{"id": ada}])
     with fails(*NOT_NULL_VISIBILITY):
         recipe.run(OLD_INSERT_PROJECT, [{"id": user_id(1002), "name": "Old code's project"}])
 
-    ok(run(fixed, recipe, "alembic upgrade head"))
+    upgrade(fixed)
 
     recipe.run(OLD_INSERT_PROJECT, [{"id": user_id(1002), "name": "Old code's project"}])
     assert recipe.rows("SELECT name, visibility FROM projects ORDER BY id") == [
@@ -171,7 +181,7 @@ def test_roll_forward_keeps_what_the_newer_release_wrote(recipe: Recipe, tmp_pat
         ("Engine",),
         ("Old code's project",),
     ]
-    ok(run(fixed, recipe, "alembic upgrade head"))  # and up again
+    upgrade(fixed)  # and up again
     assert recipe.rows("SELECT visibility FROM projects ORDER BY id") == [
         ("private",),
         ("private",),
