@@ -25,6 +25,7 @@ from postgres import execute_autocommit
 from project import RECIPES, example_revision, table_locked
 from sqlalchemy import Connection, event, pool, text
 from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 FILES = RECIPES["bigint_key"]
@@ -403,3 +404,158 @@ def test_bigint_key_does_nothing_on_sqlite(
     recipe.downgrade(SETUP)
     assert recipe.rows(ORDERS) == [(1, 100), (big, 1), (big + 1, 2)]
     recipe.downgrade()
+
+
+# --- A million orders, a live writer -------------------------------------------------
+
+SCALE = 1_000_000
+INSERT_ORDER = text("INSERT INTO orders (total_cents) VALUES (:total) RETURNING id")
+INSERT_LINE = text("INSERT INTO order_lines (order_id, quantity) VALUES (:order_id, 1)")
+TOUCH_ORDER = text("UPDATE orders SET total_cents = total_cents + 1 WHERE id = :id")
+
+
+@dataclass
+class LiveWriter:
+    """The application: every 10 ms, an order and its line in one transaction, or an update.
+
+    Its own thread, event loop and connection; its SQL never names a new or old column.
+    """
+
+    url: URL
+    started: list[float] = field(default_factory=list)  # perf_counter at each write
+    latencies: list[float] = field(default_factory=list)  # seconds
+    errors: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    inserted: list[tuple[int, int]] = field(default_factory=list)  # (id, total)
+    touched: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    async def run(self) -> None:
+        engine = create_async_engine(self.url, poolclass=pool.NullPool)
+        rng = random.Random(11)
+        try:
+            async with engine.connect() as connection:
+                self.ready.set()
+                while not self.stop.is_set():
+                    began = time.perf_counter()
+                    for attempt in (1, 2):
+                        try:
+                            await self.write(connection, rng)
+                            break
+                        except DBAPIError as exc:  # counted: the test asserts on them
+                            if attempt == 1 and "InvalidCachedStatement" in str(exc):
+                                # The swap changed a result type: the dialect has dropped
+                                # its prepared statements; the transaction is retried once.
+                                self.retried.append(str(exc).splitlines()[0][:120])
+                                continue
+                            self.errors.append(str(exc).splitlines()[0])
+                    done = time.perf_counter()
+                    self.started.append(began)
+                    self.latencies.append(done - began)
+                    await asyncio.sleep(max(0.0, 0.010 - (done - began)))
+        finally:
+            await engine.dispose()
+
+    async def write(self, connection: Any, rng: random.Random) -> None:
+        if len(self.started) % 2 == 0:
+            total = rng.randrange(1, 10_000)
+            async with connection.begin():
+                result = await connection.execute(INSERT_ORDER, {"total": total})
+                new_id = result.scalar_one()
+                await connection.execute(INSERT_LINE, {"order_id": new_id})
+            self.inserted.append((new_id, total))
+        else:
+            async with connection.begin():
+                await connection.execute(TOUCH_ORDER, {"id": rng.randrange(1, SCALE + 1)})
+            self.touched += 1
+
+    @contextmanager
+    def running(self) -> Iterator[LiveWriter]:
+        thread = threading.Thread(target=lambda: asyncio.run(self.run()), daemon=True)
+        thread.start()
+        assert self.ready.wait(30)
+        try:
+            yield self
+        finally:
+            self.stop.set()
+            thread.join(60)
+
+    def writes_between(self, start: float, end: float) -> int:
+        return sum(1 for t in self.started if start <= t <= end)
+
+
+@pytest.mark.slow
+def test_writes_keep_flowing_over_a_million_orders(
+    postgresql_recipe: Recipe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole recipe under a live writer: no write waits a second, none fails."""
+    recipe = postgresql_recipe
+    recipe.install(*FILES, batch_size=None)  # the recipe's own BATCH_SIZE, 5000
+    recipe.upgrade(SETUP)
+    asyncio.run(
+        execute_autocommit(
+            recipe.url,
+            f"INSERT INTO orders (total_cents) SELECT g % 10000 FROM generate_series(1, {SCALE}) g",
+            "INSERT INTO order_lines (order_id, quantity) "
+            f"SELECT g, 1 + g % 5 FROM generate_series(1, {SCALE}) g",
+            "VACUUM ANALYZE orders",
+            "VACUUM ANALYZE order_lines",
+        )
+    )
+    seeded_total = recipe.rows("SELECT sum(total_cents) FROM orders")[0][0]
+    monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "1s")  # alembic -x lock_timeout=1s
+
+    steps: list[tuple[str, float, float]] = []
+    with LiveWriter(recipe.url).running() as writer:
+        time.sleep(0.2)
+        for name, revision in zip(
+            FILES[1:], (ADD, BACKFILL, INDEX, SWAP, VALIDATE, DROP), strict=True
+        ):
+            began = time.perf_counter()
+            recipe.upgrade(revision)
+            steps.append((name, began, time.perf_counter()))
+        time.sleep(0.2)
+
+    worst = max(writer.latencies)
+    durations = {name: round(end - began, 2) for name, began, end in steps}
+    print(f"\n{len(writer.latencies)} writes, longest {worst * 1000:.0f} ms; steps: {durations}")
+    slowest = writer.started[writer.latencies.index(worst)]
+    during = [name for name, began, end in steps if began <= slowest <= end]
+    print(f"longest write during {during}; retried: {writer.retried}")
+    assert writer.errors == []
+    # One retry: the first INSERT ... RETURNING id after the swap, whose result type changed.
+    assert len(writer.retried) == 1 and "InvalidCachedStatementError" in writer.retried[0]
+    assert worst < 1.0, (worst, durations)
+    for name, began, end in steps:
+        assert writer.writes_between(began, end) > 0, f"no write during {name}"
+
+    # The key is bigint and its sequence too; ids go on from it.
+    assert types(recipe)["orders.id"] == ("bigint", "NO", SERIAL)
+    assert types(recipe)["order_lines.order_id"] == ("bigint", "NO", None)
+    assert recipe.rows(SEQUENCE) == [("bigint", 2**63 - 1, "orders", "id")]
+    ids = [i for i, _ in writer.inserted]
+    assert ids == list(range(SCALE + 1, SCALE + 1 + len(ids)))
+    recipe.run(NEW_ORDER, [{"total": 0}])
+    assert recipe.rows("SELECT max(id) FROM orders") == [(SCALE + len(ids) + 1,)]
+    with fails("fk_order_lines_order_id_orders"):
+        recipe.run(NEW_LINE, [{"order_id": 10 * SCALE, "quantity": 1}])
+    assert constraints(recipe)["fk_order_lines_order_id_orders"][1] is True
+
+    # Every row is there, with the values the application wrote.
+    count = SCALE + len(ids)
+    assert recipe.rows(
+        "SELECT count(*), sum(id), sum(total_cents) FROM orders WHERE id <= :last".replace(
+            ":last", str(count)
+        )
+    ) == [
+        (
+            count,
+            count * (count + 1) // 2,
+            seeded_total + sum(t for _, t in writer.inserted) + writer.touched,
+        )
+    ]
+    assert recipe.rows(
+        "SELECT count(*), sum(l.order_id), count(o.id) FROM order_lines l "
+        "LEFT JOIN orders o ON o.id = l.order_id"
+    ) == [(count, SCALE * (SCALE + 1) // 2 + sum(ids), count)]
