@@ -156,6 +156,9 @@ def test_default_privileges_follow_only_the_migration_roles_new_objects(
     execute(app, "INSERT INTO later (note) VALUES ('ok')")  # table and sequence covered
     execute(roles.admin, "CREATE TABLE by_superuser (id serial PRIMARY KEY, note text)")
     denied(app, "INSERT INTO by_superuser (note) VALUES ('no')")
+    # Revision 2's GRANT ON ALL TABLES, run by the migration role, fails on a table
+    # it has no rights on: run revision 2 as the owner of every table, or a superuser.
+    denied(roles.migrator, f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {roles.app_name}")
 
     # Revision 3 run by a superuser: the default privileges do not apply to what
     # it creates, the revision's own GRANTs do.
@@ -207,3 +210,28 @@ def test_a_missing_app_role_stops_the_upgrade_with_one_line(
     ok = alembic(recipe.project, f"alembic -x app_role={roles.app_name} upgrade head", env)
     assert ok.returncode == 0, ok.stderr
     assert recipe.current() == TABLES
+
+
+def test_a_superuser_runs_revision_2_for_the_migration_role(
+    tmp_path: Path, roles: Roles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables of another owner: a superuser runs revision 2, FOR ROLE names the migrator."""
+    recipe = as_migrator(tmp_path, roles, monkeypatch)
+    execute(roles.admin, "CREATE TABLE legacy (id int)")
+    execute(roles.admin, "INSERT INTO legacy VALUES (1)")
+    recipe.upgrade(SETUP)
+    migrator = roles.migrator.username
+    recipe.config.cmd_opts = argparse.Namespace(
+        x=[f"app_role={roles.app_name}", f"migration_role={migrator}"]
+    )
+    monkeypatch.setenv("DATABASE_URL", url_text(roles.admin))
+
+    recipe.upgrade(DEFAULTS)
+
+    assert fetch(roles.app, "SELECT id FROM legacy") == [(1,)]
+    execute(roles.migrator, "CREATE TABLE later (id serial PRIMARY KEY, note text)")
+    execute(roles.app, "INSERT INTO later (note) VALUES ('covered')")
+    recipe.downgrade(SETUP)
+    denied(roles.app, "SELECT id FROM legacy")
+    execute(roles.migrator, "CREATE TABLE after_downgrade (id int)")
+    denied(roles.app, "SELECT * FROM after_downgrade")

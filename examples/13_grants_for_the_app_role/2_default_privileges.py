@@ -14,10 +14,11 @@ missing application role stops the upgrade with one line that says so.
 What it does:
 
 1. ``GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public`` (and
-   ``USAGE, SELECT ON ALL SEQUENCES``): the tables that already exist. Only
-   tables the migration role owns get the grant; others give a WARNING. Then
-   ``REVOKE ALL ON alembic_version``: the application must not move the
-   version row.
+   ``USAGE, SELECT ON ALL SEQUENCES``): the tables that already exist. A
+   table the running role has no rights on (made by another role) fails it
+   with "permission denied for table ...": then run this revision as a
+   superuser, with ``-x migration_role=NAME``. Then ``REVOKE ALL ON
+   alembic_version``: the application must not move the version row.
 2. ``ALTER DEFAULT PRIVILEGES FOR ROLE <migration role> IN SCHEMA public
    GRANT ... ON TABLES / ON SEQUENCES``: tables and sequences created LATER
    BY THAT ROLE get the grants. It does nothing for tables that already exist

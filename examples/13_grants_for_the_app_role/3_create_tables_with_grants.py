@@ -14,8 +14,8 @@ What the application needs:
   sequence ``invoices_number_seq``): USAGE on that sequence, or every INSERT
   fails with "permission denied for sequence invoices_number_seq";
 - an identity column (``comments.id``): nothing on its sequence. PostgreSQL
-  (10 and later, tested on 18) draws identity values without checking the
-  sequence's privileges. Only a direct nextval() or currval() on it needs them.
+  draws identity values without checking the sequence's privileges (tested
+  on 18). Only a direct nextval() or currval() on it needs them.
 
 Cost: CREATE TABLE with a foreign key takes SHARE ROW EXCLUSIVE on projects for
 a moment (writes to projects wait, reads go on); the GRANTs are catalog only.
