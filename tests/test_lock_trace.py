@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,11 @@ from project import (
     RECIPES,
     copy_project,
     example_revision,
+    execute,
+    fetch,
     install_revisions,
     revision_ids,
+    transaction_held,
     url_text,
 )
 from sqlalchemy.engine import URL
@@ -34,7 +39,7 @@ from sqlalchemy.engine import URL
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 
 from migration_proof import trace as lock_trace
-from migration_proof.locks import BLOCKS_WRITES, MODES
+from migration_proof.locks import BLOCKS_WRITES, LOCKS, MODES
 
 HEAD = revision_ids()[-1]
 ROWS = "200"
@@ -174,6 +179,40 @@ def test_checks_md_lock_claims(
     # A rewrite of a table with rows is a finding: exit 1, and the report says which.
     assert traced.exit_code == 1
     assert any("a3: rewrites users" in finding for finding in traced.report["findings"])
+
+
+def test_a_row_lock_wait_is_not_a_table_lock(postgresql_url: URL) -> None:
+    """pg_locks also names the table for a row-lock wait ('tuple', ExclusiveLock); the
+    trace must not report that as an EXCLUSIVE lock on the table."""
+    execute(postgresql_url, "CREATE TABLE counters (id int PRIMARY KEY, hits int)")
+    execute(postgresql_url, "INSERT INTO counters VALUES (1, 0), (2, 0)")
+    waiting_update = "UPDATE counters SET hits = 2 WHERE id = 1 /* waiter */"
+    with transaction_held(postgresql_url, "UPDATE counters SET hits = 1 WHERE id = 1"):
+        # Held until the test ends: a second update of row 1 waits for it.
+        waiter = threading.Thread(target=execute, args=(postgresql_url, waiting_update))
+        waiter.start()
+        pid = wait_for_pid(postgresql_url, "%/* waiter */")
+        raw = fetch(postgresql_url, f"SELECT locktype, mode FROM pg_locks WHERE pid = {pid}")
+        traced = fetch(postgresql_url, LOCKS.format(pid=pid))
+    waiter.join(30)
+
+    assert ("tuple", "ExclusiveLock") in raw  # the look-alike is there
+    assert traced == [("counters", "RowExclusiveLock")]
+
+
+def wait_for_pid(url: URL, query_like: str) -> int:
+    """The pid of the session whose query matches, once it waits for a lock."""
+    find = (
+        "SELECT pid FROM pg_stat_activity "
+        f"WHERE query LIKE '{query_like}' AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = fetch(url, find)
+        if found:
+            return int(found[0][0])
+        time.sleep(0.02)
+    raise AssertionError(f"no session waiting on a lock runs {query_like!r}")
 
 
 # --- recipes.md's lock tables, row by row ----------------------------------------------

@@ -54,10 +54,13 @@ NO_REHEARSAL = re.compile(r"pg_advisory|nextval|setval|pg_notify|dblink|\bCOPY\b
 USER_RELATIONS = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
 )
+# Table locks only: a row lock wait ('tuple') or a file extension ('extend') also names
+# a relation in pg_locks, with a mode (ExclusiveLock) that is not a lock on the table.
 LOCKS = (
     "SELECT c.relname, l.mode FROM pg_locks l "
     "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
-    f"WHERE l.pid = {{pid}} AND l.granted AND c.relkind IN ('r', 'p', 'm') AND {USER_RELATIONS}"
+    f"WHERE l.pid = {{pid}} AND l.granted AND l.locktype = 'relation' "
+    f"AND c.relkind IN ('r', 'p', 'm') AND {USER_RELATIONS}"
 )
 RELFILENODES = (
     "SELECT c.oid, c.relname, c.relkind::text, c.relfilenode FROM pg_class c "
@@ -172,7 +175,7 @@ def _autocommit(conn: Any) -> bool:
 WAITING = (
     "SELECT c.relname, l.mode FROM pg_locks l "
     "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
-    f"WHERE l.pid = {{pid}} AND NOT l.granted AND {USER_RELATIONS}"
+    f"WHERE l.pid = {{pid}} AND NOT l.granted AND l.locktype = 'relation' AND {USER_RELATIONS}"
 )
 GATE_SECONDS = 0.5  # how long a statement that takes no conflicting lock is held up
 
