@@ -347,26 +347,30 @@ def _uses_variables(conditions: list[ast.expr], scope: Scope) -> bool:
     return False
 
 
-def formats_only_integers(source: SqlSource, tree: ast.Module) -> bool:
-    """Every value formatted into the SQL is an integer computed from integer literals.
+def formats_only_inert_values(source: SqlSource, tree: ast.Module) -> bool:
+    """Every value formatted into the SQL is an integer constant or a quoted identifier.
 
-    Such a value prints as digits, so it can neither break quoting nor inject
-    SQL: ``BATCH = 1000`` then ``f"... LIMIT {BATCH}"`` or ``{BATCH * 2}``. A name
-    counts only when every binding it has in its scope assigns such an integer
-    (``offset = 0`` and ``offset += BATCH`` included); a loop variable, an
-    argument, a string or a call does not.
+    Integers computed from integer literals print as digits (``BATCH = 1000``
+    then ``f"... LIMIT {BATCH}"``), and a name passed through the dialect's
+    ``quote()`` (``identifier_preparer.quote(role)``) cannot break out of its
+    quotes: neither can inject SQL, and an identifier cannot be a bound
+    parameter. A name counts only when every binding it has in its scope assigns
+    such a value (``offset = 0`` and ``offset += BATCH`` included); a string, a
+    loop variable, an argument or any other call does not.
     """
     if not source.values:
         return False
-    integers = _Integers(tree)
-    return all(integers.is_integer(value) for value in source.values)
+    inert = _InertValues(tree)
+    return all(inert.is_inert(value) for value in source.values)
 
 
 Binding = ast.expr | ast.AugAssign | None  # None: bound some other way (loop, import, ...)
+# SQLAlchemy's identifier_preparer.quote(), and the usual names of such helpers.
+QUOTING_CALLS = {"quote", "quote_identifier", "quote_ident"}
 
 
-class _Integers:
-    """Which expressions of one module are integers built only from integer literals."""
+class _InertValues:
+    """Which expressions of one module are integer constants or quoted identifiers."""
 
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree
@@ -378,19 +382,21 @@ class _Integers:
         }
         self.cache: dict[int, dict[str, list[Binding]]] = {}
 
-    def is_integer(self, node: ast.expr, seen: frozenset[tuple[int, str]] = frozenset()) -> bool:
+    def is_inert(self, node: ast.expr, seen: frozenset[tuple[int, str]] = frozenset()) -> bool:
         if isinstance(node, ast.Constant):
             return type(node.value) is int
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Invert):
-            return self.is_integer(node.operand, seen)
+            return self.is_inert(node.operand, seen)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ARITHMETIC):
-            return self.is_integer(node.left, seen) and self.is_integer(node.right, seen)
+            return self.is_inert(node.left, seen) and self.is_inert(node.right, seen)
+        if isinstance(node, ast.Call):
+            return callee_name(node) in QUOTING_CALLS
         if isinstance(node, ast.Name) and id(node) in self.parents:
-            return self._integer_name(node, seen)
+            return self._inert_name(node, seen)
         return False
 
-    def _integer_name(self, node: ast.Name, seen: frozenset[tuple[int, str]]) -> bool:
-        """Resolve the name the way Python does, then require every binding to be an integer."""
+    def _inert_name(self, node: ast.Name, seen: frozenset[tuple[int, str]]) -> bool:
+        """Resolve the name the way Python does, then require every binding to be inert."""
         for scope in self._scopes(node):
             bindings = self._bindings(scope).get(node.id)
             if bindings is None:
@@ -398,18 +404,18 @@ class _Integers:
             if scope is self.tree and node.id in self.declared_global:
                 return False
             key = (id(scope), node.id)
-            if key in seen:  # n += n: an integer if every other binding is one
+            if key in seen:  # n += n: inert if every other binding is
                 return True
             inner = seen | {key}
-            return all(self._integer_binding(binding, inner) for binding in bindings)
+            return all(self._inert_binding(binding, inner) for binding in bindings)
         return False
 
-    def _integer_binding(self, binding: Binding, seen: frozenset[tuple[int, str]]) -> bool:
+    def _inert_binding(self, binding: Binding, seen: frozenset[tuple[int, str]]) -> bool:
         if binding is None:
             return False
         if isinstance(binding, ast.AugAssign):
-            return isinstance(binding.op, ARITHMETIC) and self.is_integer(binding.value, seen)
-        return self.is_integer(binding, seen)
+            return isinstance(binding.op, ARITHMETIC) and self.is_inert(binding.value, seen)
+        return self.is_inert(binding, seen)
 
     def _scopes(self, node: ast.AST) -> list[ast.AST]:
         """Enclosing functions innermost first (a class only when innermost), then the module."""

@@ -9,7 +9,7 @@ from typing import Literal
 
 from ..model import Finding
 from ..nodes import Scope, callee_name, collect_assignments, keyword, walk_without_definitions
-from ..sqlsource import formats_only_integers, read_sql
+from ..sqlsource import formats_only_inert_values, read_sql
 from ..walker import Op
 from .imports import ModelImport, describe_model_imports, model_imports
 from .revision import Revision
@@ -18,14 +18,15 @@ from .revision import Revision
 def check_sql_string_formatting(rev: Revision) -> Iterator[Finding]:
     """Formatted SQL breaks on quotes and invites injection; bind values instead.
 
-    Integers computed from integer literals (``LIMIT {BATCH}``) print as digits
-    and can do neither, so SQL that formats in only those is not reported.
+    Integers computed from integer literals (``LIMIT {BATCH}``) and identifiers
+    quoted by the dialect's ``quote()`` can do neither, so SQL that formats in
+    only those is not reported.
     """
     for op in rev.ops.upgrade + rev.ops.downgrade:
         if op.name != "execute":
             continue
         source = read_sql(op.arg("sqltext"), op.scope)
-        if source.formatted and not formats_only_integers(source, rev.source.tree):
+        if source.formatted and not formats_only_inert_values(source, rev.source.tree):
             yield rev.finding(
                 "sql-string-formatting",
                 op,
