@@ -144,7 +144,7 @@ def upgrade() -> None:
     """Swap the columns, the key, the sequence and the foreign key in one transaction."""
     if op.get_context().dialect.name != "postgresql":
         return
-    # check: ignore[table-lock-statement]  FALSE POSITIVE: the ALTERs hold it to commit anyway
+    # check: ignore[table-lock-statement]  SWAP's ALTERs take it on both anyway; fixes the order
     op.execute(LOCK_BOTH)
     for statement in SWAP:
         op.execute(statement)

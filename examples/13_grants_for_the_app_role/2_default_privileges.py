@@ -8,8 +8,10 @@ creates a table, a view or a sequence grants on it too (3_create_tables_with_gra
 Names come from the command line, never from the code, so that each
 environment keeps its own roles:
 ``alembic -x app_role=NAME -x migration_role=NAME upgrade head`` (else
-$APP_ROLE, else app_user; the migration role defaults to CURRENT_USER). A
-missing application role stops the upgrade with one line that says so.
+$APP_ROLE, else app_user; the migration role defaults to the role running
+the migration, and ``--sql`` needs it named). A missing application role
+stops the upgrade with one line that says so. Role names cannot be bound
+parameters: they are quoted by the dialect's ``identifier_preparer.quote()``.
 
 What it does:
 
@@ -58,17 +60,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 DEFAULT_APP_ROLE = "app_user"
-TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
-# USAGE lets nextval() run (a serial column's default); SELECT reads currval().
-SEQUENCE_PRIVILEGES = "USAGE, SELECT"
-
-
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def app_role() -> str:
-    """The application role, quoted: `-x app_role=NAME`, else $APP_ROLE, else app_user.
+    """The application role: `-x app_role=NAME`, else $APP_ROLE, else app_user.
 
     Stops with one line when the role does not exist.
     """
@@ -86,36 +81,38 @@ def app_role() -> str:
                 f'role "{name}" does not exist: create it, or name the application role '
                 "with -x app_role=NAME (or APP_ROLE)"
             )
-    return quoted(name)
+    return name
 
 
 def migration_role() -> str:
-    """The role that creates the objects: `-x migration_role=NAME`, else CURRENT_USER."""
+    """The role that creates the objects: `-x migration_role=NAME`, else the one running this."""
     name = context.get_x_argument(as_dictionary=True).get("migration_role")
-    return quoted(name) if name else "CURRENT_USER"
+    if name:
+        return name
+    if op.get_context().as_sql:
+        raise CommandError("--sql cannot ask the server who runs it: add -x migration_role=NAME")
+    return op.get_bind().execute(sa.text("SELECT current_user")).scalar_one()
 
 
 def upgrade() -> None:
     """Grant on what exists, then on what the migration role creates from now on."""
     if op.get_context().dialect.name != "postgresql":
         return
-    app, owner = app_role(), migration_role()
-    version_table = quoted(op.get_context().version_table)
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
-    op.execute(f"GRANT {TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA public TO {app}")
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
-    op.execute(f"GRANT {SEQUENCE_PRIVILEGES} ON ALL SEQUENCES IN SCHEMA public TO {app}")
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    quote = op.get_context().dialect.identifier_preparer.quote
+    app = quote(app_role())
+    owner = quote(migration_role())
+    version_table = quote(op.get_context().version_table)
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}")
+    # USAGE lets nextval() run (a serial column's default); SELECT reads currval().
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}")
     op.execute(f"REVOKE ALL ON {version_table} FROM {app}")
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
     op.execute(
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-        f"GRANT {TABLE_PRIVILEGES} ON TABLES TO {app}"
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}"
     )
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
     op.execute(
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-        f"GRANT {SEQUENCE_PRIVILEGES} ON SEQUENCES TO {app}"
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {app}"
     )
 
 
@@ -123,18 +120,16 @@ def downgrade() -> None:
     """Take the default privileges back, then the grants on what exists."""
     if op.get_context().dialect.name != "postgresql":
         return
-    app, owner = app_role(), migration_role()
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
+    quote = op.get_context().dialect.identifier_preparer.quote
+    app = quote(app_role())
+    owner = quote(migration_role())
     op.execute(
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-        f"REVOKE {SEQUENCE_PRIVILEGES} ON SEQUENCES FROM {app}"
+        f"REVOKE USAGE, SELECT ON SEQUENCES FROM {app}"
     )
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
     op.execute(
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-        f"REVOKE {TABLE_PRIVILEGES} ON TABLES FROM {app}"
+        f"REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {app}"
     )
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
     op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app}")
-    # check: ignore[sql-string-formatting]  FALSE POSITIVE: a role name cannot be bound
     op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}")

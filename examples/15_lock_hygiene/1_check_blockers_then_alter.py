@@ -137,7 +137,6 @@ def lock_in_order() -> None:
     with op.get_context().autocommit_block():
         wait_for_old_lockers(op.get_bind())
     # The first statement of the revision's transaction: both locks before any DDL.
-    # check: ignore[table-lock-statement] FALSE POSITIVE: the ALTERs hold it to commit anyway
     op.execute(LOCK_IN_ORDER)
 
 
