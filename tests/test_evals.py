@@ -109,7 +109,9 @@ def test_entry_is_well_formed(entry: dict[str, Any]) -> None:
     for check in entry["checks"]:
         assert check["kind"] in KINDS, check
         assert KINDS[check["kind"]] <= set(check), check
-        assert set(check.get("dialects", DIALECTS)) <= set(entry_dialects(entry)), check
+        assert set(check.get("dialects", entry_dialects(entry))) <= set(entry_dialects(entry)), (
+            check
+        )
         if "at" in check:
             assert check["at"] in POINTS, check
         if "regex" in check:
