@@ -104,3 +104,13 @@ def test_no_text_says_autocommit_block_needs_transaction_per_migration() -> None
         for match in claim.finditer(" ".join(path.read_text().split()))
     ]
     assert offenders == []
+
+
+def test_recipes_table_names_every_recipe_and_its_section() -> None:
+    """Each examples/NN_* has its row in SKILL.md's table and its section NN in recipes.md."""
+    rows = set(re.findall(r"^\| [^|]+ \| (\d\d) \| [^|]", skill_text(), re.M))
+    on_disk = {p.name[:2] for p in (PROJECT_DIR / "examples").iterdir() if p.name[:2].isdigit()}
+    assert rows == on_disk
+    recipes_md = (PROJECT_DIR / "references" / "recipes.md").read_text()
+    sections = {f"{int(n):02d}" for n in re.findall(r"^## (\d+)\. ", recipes_md, re.M)}
+    assert sections == on_disk
