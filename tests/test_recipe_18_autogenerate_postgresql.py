@@ -36,7 +36,8 @@ def section_blocks() -> list[str]:
 
 
 def section_block(starting: str) -> str:
-    (block,) = (b for b in section_blocks() if b.startswith(starting))
+    """The block whose code, after its "# add to FILE" line, starts with ``starting``."""
+    (block,) = (b for b in section_blocks() if b.partition("\n")[2].startswith(starting))
     return block
 
 

@@ -11,6 +11,8 @@ project's models have).
 
 Blocks that are excerpts of a project file (``# examples/...``) are not
 rendered here: those files run up and down on PostgreSQL in test_recipes.py.
+Nor are blocks to paste into models.py or env.py (``# add to models.py``): the
+test of their recipe pastes them into a project copy and runs autogenerate.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from models import Base
 
 FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 NAMED_FILE = re.compile(r"^#\s*[\w./-]+\.py\s*$")
+# Code to paste into models.py or env.py: the test of its recipe pastes it and runs it.
+PASTED = re.compile(r"^# add to [\w./-]+\.py\b")
 NAME = r'"?(\w+)"?'
 CREATES = re.compile(
     rf"\b(?:ADD\s+CONSTRAINT|CONSTRAINT|CREATE\s+(?:UNIQUE\s+)?INDEX(?:\s+CONCURRENTLY)?"
@@ -50,7 +54,8 @@ def standalone_blocks() -> list[tuple[str, str]]:
     blocks = []
     for path in sorted((PROJECT_DIR / "references").glob("*.md")):
         for number, code in enumerate(FENCE.findall(path.read_text()), start=1):
-            if not NAMED_FILE.match(code.partition("\n")[0]):
+            first_line = code.partition("\n")[0]
+            if not NAMED_FILE.match(first_line) and not PASTED.match(first_line):
                 blocks.append((f"{path.name}#{number}", code))
     return blocks
 
