@@ -505,6 +505,10 @@ def test_foreign_key_not_valid(recipe: Recipe) -> None:
         assert reviewer_key(recipe) == [("fk_projects_reviewer_id_users", False)]
         with fails("fk_projects_reviewer_id_users"):
             recipe.run(set_reviewer, [{"id": ids[2], "reviewer": orphan}])
+        # ondelete is NO ACTION: the application's DELETE of a reviewer fails from now on.
+        with fails('delete on table "users" violates foreign key constraint "fk_projects_rev'):
+            recipe.run("DELETE FROM users WHERE id = :id", [{"id": reviewer}])
+        assert recipe.rows("SELECT count(*) FROM users") == [(2,)]
         # VALIDATE finds the old orphan and fails; the revision stays unapplied.
         with fails("fk_projects_reviewer_id_users"):
             recipe.upgrade(validate)

@@ -4,7 +4,7 @@ When to use: before a foreign key goes onto a column of a big table. PostgreSQL
 indexes the referenced key (users.id, the primary key) but never the
 referencing column. Without an index on projects.reviewer_id, every DELETE of
 a user, and every UPDATE of users.id, runs the foreign key's check as a full
-scan of projects, and joins on reviewer_id scan it too.
+scan of projects.
 
 PostgreSQL: ``CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_projects_reviewer_id``
 (the name models.py's naming convention gives ``index=True``) in

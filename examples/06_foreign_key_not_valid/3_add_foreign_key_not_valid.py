@@ -13,6 +13,12 @@ the commit on, every insert and update of projects.reviewer_id is checked;
 existing rows wait for revision 4's VALIDATE. Revision 2 indexed reviewer_id
 first: the key's checks on DELETE and UPDATE of users use that index.
 
+Choose ``ondelete=`` before this revision ships. With the default (NO
+ACTION, as here), from this revision's commit on a DELETE of a user whom a
+project names as reviewer fails ('update or delete on table "users" violates
+foreign key constraint'), in the application's existing delete path too, NOT
+VALID or not. ``ondelete="SET NULL"`` suits an optional reviewer.
+
 SQLite: batch mode copies the table with the foreign key in it; NOT VALID does
 not exist there. SQLite enforces foreign keys only on connections that ran
 ``PRAGMA foreign_keys = ON``.
