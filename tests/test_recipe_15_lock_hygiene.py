@@ -201,7 +201,8 @@ def test_refuses_while_an_old_idle_transaction_holds_a_target_table(
         f"locks on them: pid {pid} (idle in transaction, transaction open "
     )
     assert "locks users, query 'SELECT count(*) FROM users')" in message
-    assert f"SELECT pg_terminate_backend(pid) for pid {pid}, or wait" in message
+    assert "Check what they are (pg_stat_activity: application_name, client_addr, query)" in message
+    assert f"then end them with SELECT pg_terminate_backend(pid) for pid {pid}, or wait" in message
     # Nothing applied: no column, the version unchanged.
     assert recipe.current() == recipe.base
     assert columns_added(recipe) == (False, False)
@@ -244,6 +245,41 @@ def test_an_old_transaction_on_other_tables_is_no_blocker(postgresql_recipe: Rec
     finally:
         held.close()
     assert recipe.current() == REVISION
+
+
+def test_autovacuum_and_parallel_workers_are_no_blockers(postgresql_recipe: Recipe) -> None:
+    """Only client backends count: a parallel worker's lock on users is not listed."""
+    recipe = postgresql_recipe
+    recipe.install(FILE)
+    seed_users(recipe, ["Ada"])
+    with session(recipe.url) as app:
+        ((leader,),) = app.run("SELECT pg_backend_pid()")
+        app.run("SET debug_parallel_query = on")  # the scan runs in a parallel worker
+        app.submit("SELECT count(*) FROM users WHERE pg_sleep(10) IS NOT NULL")
+        worker_on_users = (
+            "SELECT l.pid FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+            f"WHERE a.leader_pid = {leader} AND a.backend_type = 'parallel worker' "
+            "AND l.relation = 'users'::regclass"
+        )
+        deadline = time.monotonic() + 10
+        while not (worker := fetch(recipe.url, worker_on_users)):
+            assert time.monotonic() < deadline, "no parallel worker ever locked users"
+            time.sleep(0.05)
+        ((worker_pid,),) = worker
+        try:
+            with_settings(recipe, blocker_age_seconds=0, blocker_wait_seconds=0)
+            with pytest.raises(CommandError) as refused:
+                recipe.upgrade()
+        finally:
+            execute(recipe.url, f"SELECT pg_cancel_backend({leader})")
+            with pytest.raises(Exception, match="canceling statement"):
+                app.result()
+    message = str(refused.value)
+    # The client session running the query, not its worker (an autovacuum would not count
+    # either: it is no client backend).
+    assert "1 transaction(s) older than 0s" in message, message
+    assert f"pid {leader} (active, " in message
+    assert f"pid {worker_pid} " not in message
 
 
 def test_idle_in_transaction_session_timeout_ends_the_blocker(
@@ -332,21 +368,19 @@ def race_with_application(
     return app_error, upgrade_error, held
 
 
-def test_opposite_lock_order_deadlocks_with_the_application(
+def test_without_the_lock_the_alters_deadlock_with_the_application(
     postgresql_recipe: Recipe, tmp_path: Path
 ) -> None:
     source = Path(__file__).parent.parent / "examples" / FILE
-    swapped = tmp_path / Path(FILE).name
+    unlocked = tmp_path / Path(FILE).name
     text_ = source.read_text()
-    constant = 'LOCK_IN_ORDER = "LOCK TABLE users, projects IN ACCESS EXCLUSIVE MODE"'
-    assert constant in text_
-    swapped.write_text(
-        text_.replace(constant, constant.replace("users, projects", "projects, users"))
-    )
+    statement = "    op.execute(LOCK_IN_ORDER)\n"
+    assert statement in text_
+    unlocked.write_text(text_.replace(statement, ""))
 
-    app_error, upgrade_error, held = race_with_application(postgresql_recipe, swapped)
+    app_error, upgrade_error, held = race_with_application(postgresql_recipe, unlocked)
 
-    # The migration got projects, then waited for users: a cycle with the application.
+    # The ALTERs alone (projects first) got projects, then waited for users: a cycle.
     assert held == [
         ("projects", "AccessExclusiveLock", True),
         ("users", "AccessExclusiveLock", False),
@@ -361,8 +395,68 @@ def test_recipe_lock_order_does_not_deadlock(postgresql_recipe: Recipe) -> None:
         postgresql_recipe, Path(__file__).parent.parent / "examples" / FILE
     )
 
-    # Waiting for users, the migration held nothing on projects: the application went on.
+    # The ALTERs touch projects first, but the LOCK took users first: waiting for users,
+    # the migration held nothing on projects, and the application went on.
     assert held == [("users", "AccessExclusiveLock", False)]
     assert app_error is None
     assert upgrade_error is None
     assert postgresql_recipe.current() == REVISION
+
+
+def waiting_for(url: URL, pid: int, table: str, timeout: float = 10) -> list[tuple[str, str, bool]]:
+    """Once ``pid`` waits for a lock on ``table``: its locks on users and projects."""
+    deadline = time.monotonic() + timeout
+    while True:
+        locks = [(t, m, g) for p, t, m, g in locks_on_targets(url) if p == pid]
+        if (table, False) in [(t, g) for t, _, g in locks]:
+            return sorted(locks)
+        assert time.monotonic() < deadline, f"pid {pid} never waited for {table}: {locks}"
+        time.sleep(0.02)
+
+
+def test_lock_timeout_bounds_each_table_on_its_own(postgresql_recipe: Recipe) -> None:
+    """LOCK TABLE users, projects waits table by table, holding users while it waits."""
+    recipe = postgresql_recipe
+    recipe.install(FILE)
+    (owner,) = seed_users(recipe, ["Ada"])
+    with_settings(recipe, lock_timeout="400ms", blocker_age_seconds=60)
+    with session(recipe.url) as on_users, session(recipe.url) as on_projects:
+        on_users.run("SELECT count(*) FROM users")
+        on_projects.run("SELECT count(*) FROM projects")
+        started = time.monotonic()
+        upgrade = in_background(recipe.upgrade)
+        deadline = time.monotonic() + 10
+        while not (waiting := [p for p, t, _, g in locks_on_targets(recipe.url) if not g]):
+            assert time.monotonic() < deadline, "the migration never waited"
+            time.sleep(0.02)
+        migration = waiting[0]
+        assert waiting_for(recipe.url, migration, "users") == [
+            ("users", "AccessExclusiveLock", False)
+        ]
+        time.sleep(0.25)  # most of lock_timeout spent waiting for users
+        on_users.run("COMMIT")
+        # users granted and kept while the LOCK waits for projects, with a lock_timeout
+        # of its own.
+        assert waiting_for(recipe.url, migration, "projects") == [
+            ("projects", "AccessExclusiveLock", False),
+            ("users", "AccessExclusiveLock", True),
+        ]
+        error = upgrade.exception(timeout=10)
+        elapsed = time.monotonic() - started
+    assert error is not None and "lock timeout" in str(error), error
+    assert elapsed > 0.25 + 0.4  # longer than one lock_timeout in all
+    assert recipe.current() == recipe.base
+
+    # A foreign-key check locks the child first: an INSERT into projects holds projects
+    # while it waits for users (held here as a migration holding users would).
+    with session(recipe.url) as migration_like, session(recipe.url) as app:
+        migration_like.run("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        ((app_pid,),) = app.run("SELECT pg_backend_pid()")
+        app.submit(f"INSERT INTO projects (id, name, owner_id) VALUES ('p-fk', 'FK', '{owner}')")
+        assert waiting_for(recipe.url, app_pid, "users") == [
+            ("projects", "RowExclusiveLock", True),
+            ("users", "RowShareLock", False),
+        ]
+        migration_like.run("COMMIT")
+        app.result()
+        app.run("COMMIT")

@@ -8,24 +8,38 @@ the attempt. Retries cannot win while that transaction stays open.
 
 What it does, before any DDL (PostgreSQL):
 
-1. Looks for transactions older than ``blocker_age_seconds`` that hold or wait
-   for a lock on the target tables (pg_locks joined to pg_stat_activity, its
-   own session excluded; an idle-in-transaction session counts). Found ones
-   are logged once per poll while it waits up to ``blocker_wait_seconds``;
-   if they are still there, it refuses, in one line naming each pid, its
-   state and age, and how to end it (``SELECT pg_terminate_backend(pid)``, or
-   wait and rerun). The look runs in ``autocommit_block()``: the wait holds
-   no transaction open. Settings: ``alembic -x blocker_age_seconds=5 -x
-   blocker_wait_seconds=30 upgrade head`` (the defaults).
+1. Looks for client sessions whose transaction is older than
+   ``blocker_age_seconds`` and holds or waits for a lock on the target tables
+   (pg_locks joined to pg_stat_activity, its own session excluded; an
+   idle-in-transaction session counts). Only client backends: an ordinary
+   autovacuum cancels itself when the LOCK waits for it (one to prevent
+   wraparound does not, and the LOCK then waits up to lock_timeout). Found
+   ones are logged once per poll while it waits up to
+   ``blocker_wait_seconds``; if they are still there, it refuses, in one line
+   naming each pid, its state and age, and what to do (check what it is,
+   then ``SELECT pg_terminate_backend(pid)``, or wait and rerun). The look
+   runs in ``autocommit_block()``: the wait holds no transaction open.
+   Settings: ``alembic -x blocker_age_seconds=5 -x blocker_wait_seconds=90
+   upgrade head`` (the defaults). The wait is longer than the application
+   role's ``idle_in_transaction_session_timeout`` (60s in
+   references/recipes.md, recipe 15), so the server ends a forgotten session
+   during it; a query still running is not ended, and causes the refusal.
 2. Takes both locks at the top of the revision's transaction, in one order,
-   parent first: ``LOCK TABLE users, projects IN ACCESS EXCLUSIVE MODE``,
-   bounded by env.py's lock_timeout. Application transactions that touch
-   users before projects cannot deadlock with it; the opposite order can.
+   parent first: ``LOCK TABLE users, projects IN ACCESS EXCLUSIVE MODE``.
+   LOCK TABLE locks its tables one at a time, in the order written; env.py's
+   lock_timeout bounds each table's wait on its own, and users stays locked
+   while the LOCK waits for projects: the worst freeze of users is about two
+   lock_timeouts. The ALTERs below run child first (as a revision may list
+   them); without the LOCK they would take projects, then wait for users,
+   and deadlock with an application transaction that reads users, then
+   projects. Lock in the order the application's hot transactions take these
+   tables; a foreign-key check on a write to projects locks projects first,
+   then users.
 
 The look is advice, not a lock: a transaction that starts after it still
-makes the LOCK wait, for lock_timeout at most. Ending such sessions for good
-is the application role's ``idle_in_transaction_session_timeout`` (see
-references/recipes.md, recipe 15).
+makes the LOCK wait, for lock_timeout per table at most. Ending such
+sessions for good is the application role's
+``idle_in_transaction_session_timeout`` (see references/recipes.md, recipe 15).
 
 Cost: one catalog query per poll; then a moment of ACCESS EXCLUSIVE on both
 tables (catalog-only ADD COLUMNs, no rewrite, no scan).
@@ -64,14 +78,15 @@ depends_on: str | Sequence[str] | None = None
 # migration and application transaction should take them in.
 TABLES = ["users", "projects"]
 LOCK_IN_ORDER = "LOCK TABLE users, projects IN ACCESS EXCLUSIVE MODE"
-SETTINGS = {"blocker_age_seconds": 5.0, "blocker_wait_seconds": 30.0}
+SETTINGS = {"blocker_age_seconds": 5.0, "blocker_wait_seconds": 90.0}
 POLL_SECONDS = 0.5
 
 log = logging.getLogger("alembic.lock_hygiene")
 
-# pg_stat_activity is read once per transaction and cached (stats_fetch_consistency):
-# in autocommit every poll is a transaction of its own. clock_timestamp(), not
-# now(): the age at this moment.
+# A transaction reads pg_stat_activity once and keeps that snapshot until it ends
+# (whatever stats_fetch_consistency says): in autocommit every poll is a
+# transaction of its own. clock_timestamp(), not now(): the age at this moment.
+# Client backends only: autovacuum and parallel workers are no sessions to end.
 OLD_LOCKERS = sa.text(
     "SELECT a.pid, a.state, "
     "floor(extract(epoch FROM clock_timestamp() - a.xact_start))::int AS age, "
@@ -85,6 +100,7 @@ OLD_LOCKERS = sa.text(
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND l.relation IN (SELECT to_regclass(t) FROM unnest(CAST(:tables AS text[])) AS t) "
     "AND a.pid <> pg_backend_pid() "
+    "AND a.backend_type = 'client backend' "
     "AND a.xact_start < clock_timestamp() - make_interval(secs => :age) "
     "GROUP BY a.pid, a.state, a.xact_start, a.query "
     "ORDER BY a.xact_start"
@@ -116,9 +132,10 @@ def wait_for_old_lockers(bind: sa.Connection) -> None:
             pids = ", ".join(str(row.pid) for row in rows)
             raise CommandError(
                 f"refusing to lock {', '.join(TABLES)}: {len(rows)} transaction(s) older "
-                f"than {age:g}s hold or wait for locks on them: {describe(rows)}. End them "
-                f"with SELECT pg_terminate_backend(pid) for pid {pids}, or wait for them to "
-                f"finish and rerun (-x blocker_wait_seconds=N waits longer)."
+                f"than {age:g}s hold or wait for locks on them: {describe(rows)}. Check what "
+                f"they are (pg_stat_activity: application_name, client_addr, query), then "
+                f"end them with SELECT pg_terminate_backend(pid) for pid {pids}, or wait "
+                f"for them to finish and rerun (-x blocker_wait_seconds=N waits longer)."
             )
         log.info(
             "waiting for %d old transaction(s) on %s (%.0fs left): %s",
@@ -143,8 +160,9 @@ def lock_in_order() -> None:
 def upgrade() -> None:
     """Look for old lockers, lock users then projects, add the two columns."""
     lock_in_order()
-    op.add_column("users", sa.Column("suspended_at", sa.DateTime(timezone=True)))
+    # Child first: the LOCK above, not this order, decides the order of the locks.
     op.add_column("projects", sa.Column("suspended_at", sa.DateTime(timezone=True)))
+    op.add_column("users", sa.Column("suspended_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
