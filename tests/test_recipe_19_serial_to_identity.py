@@ -11,6 +11,7 @@ name trip over. SQLite: the rename keeps AUTOINCREMENT's counter.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +79,14 @@ def names_of(recipe: Recipe, table: str) -> list[str]:
     ]
 
 
-def index_diffs(recipe: Recipe) -> list[tuple[str, str | None]]:
-    """What autogenerate (alembic check) finds for a model of support_tickets."""
+def check_diffs(recipe: Recipe, identity: bool = True) -> list[tuple[str, str | None]]:
+    """What autogenerate (alembic check) finds for a model of support_tickets, with env.py's
+    compare_server_default; ``identity``: the model's id has ``Identity()``."""
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     sa.Table(
         "support_tickets",
         metadata,
-        sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
+        sa.Column("id", sa.Integer, *([sa.Identity()] if identity else []), primary_key=True),
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("status", sa.String(20), nullable=False, index=True),
     )
@@ -93,14 +95,17 @@ def index_diffs(recipe: Recipe) -> list[tuple[str, str | None]]:
         context = MigrationContext.configure(
             conn,
             opts={
-                "include_name": lambda name, kind, _: kind != "table" or name == "support_tickets"
+                "compare_server_default": True,
+                "include_name": lambda name, kind, _: kind != "table" or name == "support_tickets",
             },
         )
-        return sorted(
-            (diff[0], diff[1].name)
-            for diff in compare_metadata(context, metadata)
-            if isinstance(diff, tuple)
-        )
+        found: list[tuple[str, str | None]] = []
+        for diff in compare_metadata(context, metadata):
+            if isinstance(diff, tuple):  # (kind, object, ...)
+                found.append((diff[0], diff[1].name))
+            else:  # column changes: a list of (kind, schema, table, column, ...)
+                found.extend((change[0], change[3]) for change in diff)
+        return sorted(found)
 
     return with_connection(recipe.url, compare)
 
@@ -151,7 +156,9 @@ def test_serial_to_identity_and_rename_keep_the_counter(postgresql_recipe: Recip
         "support_tickets_id_seq",
     ]
     assert insert(recipe, "support_tickets", "after rename") == 7
-    assert index_diffs(recipe) == []  # alembic check is clean
+    assert check_diffs(recipe) == []  # alembic check is clean, with Identity() in the model
+    # Without it: the identity is a default to remove, and autogenerate would remove it.
+    assert check_diffs(recipe, identity=False) == [("modify_default", "id")]
     drop_primary_key(recipe, "pk_support_tickets")  # a later revision finds the name
     assert recipe.rows("SELECT nextval('support_tickets_id_seq')") == [(8,)]
 
@@ -189,6 +196,56 @@ def test_serial_to_identity_and_rename_keep_the_counter(postgresql_recipe: Recip
 
     recipe.downgrade()
     assert recipe.rows("SELECT count(*) FROM pg_class WHERE relname LIKE 'tickets%'") == [(0,)]
+
+
+def insert_as(recipe: Recipe, role: str, title: str) -> int:
+    """An insert by the application's role, which is not the sequence's owner."""
+
+    def run(conn: Connection) -> int:
+        conn.execute(sa.text(f'SET ROLE "{role}"'))
+        return conn.execute(
+            sa.text("INSERT INTO tickets (title, status) VALUES (:t, 'new') RETURNING id"),
+            {"t": title},
+        ).scalar_one()
+
+    return with_connection(recipe.url, run)
+
+
+def test_a_renamed_serial_sequence_and_its_grants_carry_over_both_ways(
+    postgresql_recipe: Recipe,
+) -> None:
+    """The serial's sequence has another name (its table was renamed once) and the
+    application role holds USAGE on it: step 2 finds it by pg_get_serial_sequence, its
+    grant goes to the identity's sequence and back to the downgrade's serial; its
+    MAXVALUE and its name are lost."""
+    recipe = seeded(postgresql_recipe)
+    recipe.run('ALTER SEQUENCE tickets_id_seq RENAME TO "old Tickets_id_seq"')
+    recipe.run('ALTER SEQUENCE "old Tickets_id_seq" MAXVALUE 1000000')
+    role = f"Tickets App {uuid.uuid4().hex[:8]}"  # roles belong to the whole server
+    recipe.run(f'CREATE ROLE "{role}"')
+    try:
+        recipe.run(f'GRANT SELECT, INSERT ON tickets TO "{role}"')
+        recipe.run(f'GRANT USAGE ON SEQUENCE "old Tickets_id_seq" TO "{role}"')
+        assert insert_as(recipe, role, "serial") == 6
+        usage = f"SELECT has_sequence_privilege('{role}', 'tickets_id_seq', 'USAGE')"
+        max_value = "SELECT max_value FROM pg_sequences WHERE sequencename = 'tickets_id_seq'"
+
+        recipe.upgrade(IDENTITY)
+        assert id_column(recipe, "tickets") == ("d", None, "public.tickets_id_seq")
+        assert recipe.rows(usage) == [(True,)]
+        assert recipe.rows(max_value) == [(2147483647,)]  # the serial's MAXVALUE is gone
+        assert insert_as(recipe, role, "identity") == 7
+
+        recipe.downgrade(SETUP)
+        assert id_column(recipe, "tickets")[2] == "public.tickets_id_seq"  # not the old name
+        assert recipe.rows(usage) == [(True,)]
+        assert insert_as(recipe, role, "serial again") == 8
+        recipe.run(f'REVOKE USAGE ON SEQUENCE tickets_id_seq FROM "{role}"')  # not carried over
+        with fails("permission denied for sequence tickets_id_seq"):
+            insert_as(recipe, role, "refused")
+    finally:
+        recipe.run(f'DROP OWNED BY "{role}"')
+        recipe.run(f'DROP ROLE "{role}"')
 
 
 def test_an_empty_table_starts_at_1(postgresql_recipe: Recipe) -> None:
@@ -241,7 +298,7 @@ def test_a_plain_rename_keeps_the_old_names(postgresql_recipe: Recipe) -> None:
         "tickets_id_seq",
     ]
     assert insert(recipe, "support_tickets", "still works") == 6
-    assert index_diffs(recipe) == [
+    assert check_diffs(recipe) == [
         ("add_index", "ix_support_tickets_status"),
         ("remove_index", "ix_tickets_status"),
     ]

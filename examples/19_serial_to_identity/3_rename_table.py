@@ -16,10 +16,17 @@ the same transaction:
   support_tickets_id_seq`` (an identity column's internal sequence too; after
   it, ``pg_get_serial_sequence('support_tickets', 'id')`` returns the new
   name, and the counter is untouched);
-* the primary key, per the convention ``pk_%(table_name)s``: ``ALTER TABLE
-  support_tickets RENAME CONSTRAINT pk_tickets TO pk_support_tickets`` (its
-  index is renamed with it);
-* each index: ``ALTER INDEX ix_tickets_status RENAME TO ix_support_tickets_status``.
+* every constraint and index named after the table. Here the primary key,
+  per the convention ``pk_%(table_name)s``: ``ALTER TABLE support_tickets
+  RENAME CONSTRAINT pk_tickets TO pk_support_tickets`` (its index is renamed
+  with it), and ``ALTER INDEX ix_tickets_status RENAME TO
+  ix_support_tickets_status``. In your project list them: ``SELECT conrelid::regclass,
+  conname FROM pg_constraint WHERE conrelid = 'tickets'::regclass OR
+  confrelid = 'tickets'::regclass`` (uq_/ck_/fk_ names carry the table's
+  name, and other tables' foreign keys to it carry it as
+  ``%(referred_table_name)s``) and ``SELECT indexname FROM pg_indexes WHERE
+  tablename = 'tickets'``. PostgreSQL 18's ``tickets_<column>_not_null``
+  constraints can keep their names: nothing alembic writes looks them up.
 
 Deploy it with the release that maps ``support_tickets``: code that still
 queries ``tickets`` fails from its commit on.
@@ -53,7 +60,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """tickets becomes support_tickets, every name derived from it with it."""
+    """tickets becomes support_tickets, and the names made from "tickets" with it."""
     # check: ignore[rename-table] single deploy: the release mapping support_tickets ships with it
     op.rename_table("tickets", "support_tickets")
     if op.get_context().dialect.name == "postgresql":
@@ -66,7 +73,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """support_tickets becomes tickets again, every derived name with it."""
+    """support_tickets becomes tickets again, and the same names with it."""
     op.rename_table("support_tickets", "tickets")
     if op.get_context().dialect.name == "postgresql":
         op.execute("ALTER SEQUENCE support_tickets_id_seq RENAME TO tickets_id_seq")
