@@ -21,11 +21,16 @@ import pytest
 from cookbook import Recipe, prepare, seed_projects, seed_users
 from postgres import execute_autocommit
 from project import RECIPES, alembic, example_revision, execute, fetch, url_text
+from sqlalchemy import pool
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import migrate
 
 SETUP, DEFAULTS, TABLES = (example_revision(f) for f in RECIPES["grants"])
 DENIED = "permission denied for"
+NO_SCHEMA = 'relation "users" does not exist'
 
 
 @dataclass
@@ -83,6 +88,20 @@ def denied(url: URL, sql: str, why: str = DENIED) -> pytest.ExceptionInfo[DBAPIE
     return refused
 
 
+def database_is_ready(url: URL, recipe: Recipe, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """``await migrate.database_is_ready(engine)`` on the recipe's project, as ``url``'s role."""
+    monkeypatch.setattr(migrate, "ALEMBIC_INI", recipe.project / "alembic.ini")
+
+    async def check() -> bool:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            return await migrate.database_is_ready(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(check())
+
+
 def test_app_role_reads_and_writes_what_is_granted_and_nothing_more(
     tmp_path: Path, roles: Roles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -90,9 +109,13 @@ def test_app_role_reads_and_writes_what_is_granted_and_nothing_more(
     owner, other = seed_users(recipe, ["Ada Lovelace", "Grace Hopper"])
     (engine,) = seed_projects(recipe, ["Engine"], owner=owner)
     app = roles.app
+    # A hardened cluster: the application's USAGE on schema public must come from revision 2.
+    # Without it, schema public is not searched: its tables "do not exist".
+    execute(roles.admin, "REVOKE USAGE ON SCHEMA public FROM PUBLIC")
 
     recipe.upgrade(SETUP)  # the role exists: nothing to do
-    denied(app, "SELECT count(*) FROM users")
+    denied(app, "SELECT count(*) FROM users", NO_SCHEMA)
+    denied(app, "SELECT count(*) FROM public.users", "permission denied for schema public")
 
     recipe.upgrade(DEFAULTS)  # the tables that exist
     assert fetch(app, "SELECT name FROM users ORDER BY name") == [
@@ -100,11 +123,15 @@ def test_app_role_reads_and_writes_what_is_granted_and_nothing_more(
         ("Grace Hopper",),
     ]
     execute(app, f"UPDATE projects SET name = 'Engine 2' WHERE id = '{engine}'")
-    denied(app, "SELECT * FROM alembic_version")  # the version row is the migrations' own
+    # The application reads the version row, never moves it.
+    assert fetch(app, "SELECT version_num FROM alembic_version") == [(DEFAULTS,)]
     denied(app, "UPDATE alembic_version SET version_num = 'x'")
+    denied(app, "INSERT INTO alembic_version VALUES ('x')")
+    denied(app, "DELETE FROM alembic_version")
     denied(app, "CREATE TABLE app_made (id int)")  # rows only, no DDL
 
     recipe.upgrade(TABLES)
+    assert database_is_ready(app, recipe, monkeypatch)  # its readiness check, as itself
     ((comment,),) = fetch(
         app, f"INSERT INTO comments (project_id, body) VALUES ('{engine}', 'first') RETURNING id"
     )
@@ -128,8 +155,12 @@ def test_app_role_reads_and_writes_what_is_granted_and_nothing_more(
     ) == [(0,)]
 
     recipe.downgrade(SETUP)
-    denied(app, "SELECT count(*) FROM users")
+    denied(app, "SELECT count(*) FROM users", NO_SCHEMA)
+    # With the schema usable again, the tables' own grants are gone too.
+    execute(roles.admin, "GRANT USAGE ON SCHEMA public TO PUBLIC")
     denied(app, "SELECT count(*) FROM projects")
+    denied(app, "SELECT count(*) FROM users")
+    denied(app, "SELECT version_num FROM alembic_version")
     assert recipe.rows(
         "SELECT count(*) FROM pg_default_acl AS d, aclexplode(d.defaclacl) AS a "
         f"WHERE a.grantee = '{roles.app_name}'::regrole"
@@ -170,10 +201,21 @@ def test_default_privileges_follow_only_the_migration_roles_new_objects(
     execute(app, f"INSERT INTO comments (project_id, body) VALUES ('{engine}', 'hi')")
     execute(app, "INSERT INTO invoices (amount_cents) VALUES (5)")
     assert fetch(app, "SELECT comments FROM project_comment_counts") == [(1,)]
+    # Hence: run revisions as the migration role, which cannot alter what the superuser owns.
+    denied(
+        roles.migrator,
+        "ALTER TABLE comments ADD COLUMN note text",
+        "must be owner of table comments",
+    )
 
 
-def test_serial_insert_needs_usage_on_its_sequence_identity_does_not(roles: Roles) -> None:
-    """What revision 3 grants on sequences, and why only on the serial one."""
+def test_what_sequences_and_views_need(roles: Roles) -> None:
+    """What revision 3 grants on sequences and views, and why.
+
+    A serial column needs USAGE on its sequence, an identity column nothing; USAGE
+    allows nextval() and currval(), SELECT only currval() and reading the sequence
+    row. A view needs SELECT on itself, a security_invoker view on its tables too.
+    """
     execute(roles.admin, "CREATE TABLE by_serial (id serial PRIMARY KEY, note text)")
     execute(
         roles.admin, "CREATE TABLE by_identity (id int GENERATED ALWAYS AS IDENTITY, note text)"
@@ -189,6 +231,23 @@ def test_serial_insert_needs_usage_on_its_sequence_identity_does_not(roles: Role
     execute(roles.admin, f"GRANT USAGE ON SEQUENCE by_serial_id_seq TO {roles.app_name}")
     execute(app, "INSERT INTO by_serial (note) VALUES ('now it works')")
     assert fetch(app, "SELECT note FROM by_serial") == [("now it works",)]
+    assert fetch(app, "SELECT nextval('by_serial_id_seq'), currval('by_serial_id_seq')") == [(2, 2)]
+    denied(app, "SELECT last_value FROM by_serial_id_seq")  # that takes SELECT
+    execute(roles.admin, f"GRANT SELECT ON SEQUENCE by_identity_id_seq TO {roles.app_name}")
+    assert fetch(app, "SELECT last_value FROM by_identity_id_seq") == [(1,)]
+    denied(app, "SELECT nextval('by_identity_id_seq')")  # SELECT alone draws no value
+    # currval() passes the privilege check; it fails only for having no value yet.
+    denied(app, "SELECT currval('by_identity_id_seq')", "not yet defined in this session")
+
+    execute(roles.admin, "CREATE VIEW by_owner AS SELECT note FROM by_identity")
+    execute(
+        roles.admin,
+        "CREATE VIEW by_reader WITH (security_invoker = true) AS SELECT note FROM by_identity",
+    )
+    execute(roles.admin, f"REVOKE SELECT ON by_identity FROM {roles.app_name}")
+    execute(roles.admin, f"GRANT SELECT ON by_owner, by_reader TO {roles.app_name}")
+    assert fetch(app, "SELECT note FROM by_owner") == [("no sequence grant needed",)]
+    denied(app, "SELECT note FROM by_reader", "permission denied for table by_identity")
 
 
 def test_a_missing_app_role_stops_the_upgrade_with_one_line(
@@ -215,11 +274,22 @@ def test_a_missing_app_role_stops_the_upgrade_with_one_line(
 def test_a_superuser_runs_revision_2_for_the_migration_role(
     tmp_path: Path, roles: Roles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Tables of another owner: a superuser runs revision 2, FOR ROLE names the migrator."""
+    """Tables of another owner: a superuser runs revision 2, FOR ROLE names the migrator.
+
+    Here env.py also keeps the version table in a schema of its own
+    (version_table_schema): revision 2 finds it there, and the application reads it.
+    """
     recipe = as_migrator(tmp_path, roles, monkeypatch)
     execute(roles.admin, "CREATE TABLE legacy (id int)")
     execute(roles.admin, "INSERT INTO legacy VALUES (1)")
     recipe.upgrade(SETUP)
+    execute(roles.migrator, "CREATE SCHEMA ops")
+    execute(roles.migrator, "ALTER TABLE alembic_version SET SCHEMA ops")
+    env_py = recipe.project / "alembic" / "env.py"
+    option = '"transaction_per_migration": True,'
+    env_py.write_text(
+        env_py.read_text().replace(option, f'{option} "version_table_schema": "ops",')
+    )
     migrator = roles.migrator.username
     recipe.config.cmd_opts = argparse.Namespace(
         x=[f"app_role={roles.app_name}", f"migration_role={migrator}"]
@@ -229,9 +299,17 @@ def test_a_superuser_runs_revision_2_for_the_migration_role(
     recipe.upgrade(DEFAULTS)
 
     assert fetch(roles.app, "SELECT id FROM legacy") == [(1,)]
+    assert fetch(roles.app, "SELECT version_num FROM ops.alembic_version") == [(DEFAULTS,)]
+    denied(roles.app, "UPDATE ops.alembic_version SET version_num = 'x'")
     execute(roles.migrator, "CREATE TABLE later (id serial PRIMARY KEY, note text)")
     execute(roles.app, "INSERT INTO later (note) VALUES ('covered')")
     recipe.downgrade(SETUP)
+    assert fetch(roles.migrator, "SELECT version_num FROM ops.alembic_version") == [(SETUP,)]
+    denied(roles.app, "SELECT version_num FROM ops.alembic_version")
+    assert fetch(
+        roles.admin,
+        f"SELECT has_table_privilege('{roles.app_name}', 'ops.alembic_version', 'SELECT')",
+    ) == [(False,)]  # no grant left behind: not only the schema's USAGE is gone
     denied(roles.app, "SELECT id FROM legacy")
     execute(roles.migrator, "CREATE TABLE after_downgrade (id int)")
     denied(roles.app, "SELECT * FROM after_downgrade")

@@ -15,16 +15,21 @@ parameters: they are quoted by the dialect's ``identifier_preparer.quote()``.
 
 What it does:
 
-1. ``GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public`` (and
+1. ``GRANT USAGE ON SCHEMA public``: PostgreSQL gives it to PUBLIC, but a
+   hardened cluster revokes that, and then no table grant helps (tested).
+2. ``GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public`` (and
    ``USAGE, SELECT ON ALL SEQUENCES``): the tables that already exist. A
    table the running role has no rights on (made by another role) fails it
    with "permission denied for table ...": then run this revision as a
-   superuser, with ``-x migration_role=NAME``. Then ``REVOKE ALL ON
-   alembic_version``: the application must not move the version row.
-2. ``ALTER DEFAULT PRIVILEGES FOR ROLE <migration role> IN SCHEMA public
+   superuser, with ``-x migration_role=NAME``.
+3. The version table (in env.py's ``version_table_schema``, else public):
+   ``REVOKE ALL``, then ``GRANT SELECT``. The application may read the
+   version row, never move it: its readiness check
+   (``migrate.database_is_ready(engine)`` on its own engine) reads it.
+4. ``ALTER DEFAULT PRIVILEGES FOR ROLE <migration role> IN SCHEMA public
    GRANT ... ON TABLES / ON SEQUENCES``: tables and sequences created LATER
    BY THAT ROLE get the grants. It does nothing for tables that already exist
-   (step 1 is for those), and nothing for objects another role creates: a
+   (step 2 is for those), and nothing for objects another role creates: a
    revision run as a superuser or a DBA's own role gives the application no
    rights on its tables. Hence the explicit GRANTs in every later revision.
 
@@ -33,9 +38,10 @@ Cost: catalog only; GRANT takes no lock on the tables.
 Dialects: PostgreSQL only; nothing on SQLite, which has no roles or grants.
 
 Downgrade: revokes the default privileges (with the same FOR ROLE: run it as,
-or as a member of, the same migration role) and every table and sequence
-privilege of the application role in schema public, including any that were
-granted outside the migrations. No data is lost.
+or as a member of, the same migration role), every table and sequence
+privilege of the application role in schema public, its SELECT on the version
+table and its USAGE on the schemas, including any that were granted outside
+the migrations. No data is lost.
 
 To use it: copy this file and 3_ into alembic/versions and set this file's
 down_revision to your own head (``alembic heads``); here it is the setup file.
@@ -101,11 +107,18 @@ def upgrade() -> None:
     quote = op.get_context().dialect.identifier_preparer.quote
     app = quote(app_role())
     owner = quote(migration_role())
+    # The version table is in env.py's version_table_schema when it sets one, else public.
+    version_schema = quote(op.get_context().version_table_schema or "public")
     version_table = quote(op.get_context().version_table)
+    # PUBLIC has USAGE on schema public unless the cluster revoked it.
+    op.execute(f"GRANT USAGE ON SCHEMA public, {version_schema} TO {app}")
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}")
-    # USAGE lets nextval() run (a serial column's default); SELECT reads currval().
+    # USAGE allows nextval() (a serial column's default) and currval(); SELECT
+    # allows currval() and reading the sequence row (SELECT last_value FROM it).
     op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}")
-    op.execute(f"REVOKE ALL ON {version_table} FROM {app}")
+    # The application may read the version row (its readiness check does), never move it.
+    op.execute(f"REVOKE ALL ON {version_schema}.{version_table} FROM {app}")
+    op.execute(f"GRANT SELECT ON {version_schema}.{version_table} TO {app}")
     op.execute(
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}"
@@ -131,5 +144,9 @@ def downgrade() -> None:
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
         f"REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {app}"
     )
+    version_schema = quote(op.get_context().version_table_schema or "public")
+    version_table = quote(op.get_context().version_table)
+    op.execute(f"REVOKE ALL ON {version_schema}.{version_table} FROM {app}")
     op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app}")
     op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}")
+    op.execute(f"REVOKE USAGE ON SCHEMA public, {version_schema} FROM {app}")

@@ -9,13 +9,20 @@ objects created by the migration role they name.
 What the application needs:
 
 - a table: SELECT, INSERT, UPDATE, DELETE;
-- a view: SELECT (the view reads its tables with its owner's rights);
+- a view: SELECT (the view reads its tables with its owner's rights), except
+  a view made ``WITH (security_invoker = true)`` (PostgreSQL 15+), which
+  reads them with the reader's rights: then SELECT on its tables too;
 - a serial column (``invoices.number``, a default of nextval() on the
   sequence ``invoices_number_seq``): USAGE on that sequence, or every INSERT
   fails with "permission denied for sequence invoices_number_seq";
 - an identity column (``comments.id``): nothing on its sequence. PostgreSQL
   draws identity values without checking the sequence's privileges (tested
   on 18). Only a direct nextval() or currval() on it needs them.
+
+Run it, like every revision, as the migration role: run as a superuser, its
+grants still hold, but the superuser owns the new tables, and a later revision
+run as the migration role cannot alter them ("must be owner of table
+comments", tested).
 
 Cost: CREATE TABLE with a foreign key takes SHARE ROW EXCLUSIVE on projects for
 a moment (writes to projects wait, reads go on); the GRANTs are catalog only.
