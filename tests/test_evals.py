@@ -11,14 +11,13 @@ import asyncio
 import json
 import logging
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
-from cookbook import CHECKER, Recipe, prepare
+from checker import run_checker
+from cookbook import Recipe, prepare
 from project import EXAMPLES, PROJECT_DIR
 from sqlalchemy import pool, text
 from sqlalchemy.engine import URL
@@ -198,11 +197,7 @@ class Grader:
                 if installed.read_text() != self.installed_inputs[path]:
                     self.fail(check, f"{path} was edited")
         for check in self.of_kind("checker_clean"):
-            result = subprocess.run(
-                [sys.executable, str(CHECKER), *map(str, self.solution)],
-                capture_output=True,
-                text=True,
-            )
+            result = run_checker(*self.solution)
             if result.returncode != 0:
                 self.fail(check, result.stdout + result.stderr)
 
