@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from alembic import command
 from cookbook import Recipe, fails
 from postgres import execute_autocommit
 from project import (
@@ -27,6 +28,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 SETUP, INDEX, ATTACH = (example_revision(f) for f in RECIPES["partitions"])
+CREATE_PARENT_INDEX = "CREATE INDEX IF NOT EXISTS ix_events_kind ON ONLY events (kind)"
 
 
 def at(*parts: int) -> datetime:
@@ -116,6 +118,12 @@ def test_partitions_up_and_down_keep_every_row(postgresql_recipe: Recipe) -> Non
     assert recipe.rows(BY_PARTITION) == SEEDED
     assert recipe.rows("SELECT to_regclass('events_2021')") == [(None,)]
 
+    # The downgrade's DROP INDEX: ACCESS EXCLUSIVE on events and on each partition.
+    assert locks_of(recipe.url, "DROP INDEX ix_events_kind") == {
+        ("events", "AccessExclusiveLock"),
+        ("events_2019", "AccessExclusiveLock"),
+        ("events_2020", "AccessExclusiveLock"),
+    }
     recipe.downgrade(SETUP)
     assert recipe.rows("SELECT to_regclass('ix_events_kind')") == [(None,)]
     assert recipe.rows("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'ix_events%'") == [
@@ -178,13 +186,36 @@ def test_index_rebuilds_an_invalid_leftover(postgresql_recipe: Recipe) -> None:
     assert recipe.rows(PARENT_INDEX_VALID) == [(True,)]
     assert recipe.rows(BY_PARTITION) == SEEDED
 
+    # A rerun after everything is built and attached: each step finds its work done.
+    indexes = "SELECT indexrelid FROM pg_index WHERE indexrelid::regclass::text LIKE 'ix_events%'"
+    built = recipe.rows(indexes)
+    command.stamp(recipe.config, SETUP)
+    recipe.upgrade(INDEX)
+    assert recipe.rows(indexes) == built  # the same indexes, none built again
+    assert recipe.rows(ATTACHED_INDEXES) == [("ix_events_2019_kind",), ("ix_events_2020_kind",)]
+    assert recipe.rows(PARENT_INDEX_VALID) == [(True,)]
 
-def test_on_only_waits_for_open_writes_on_the_parent(
+
+def test_on_only_waits_for_open_writes_made_through_the_parent(
     postgresql_recipe: Recipe, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ON ONLY is catalog only, but its SHARE lock on events waits for every open write
-    transaction on any partition; lock_timeout ends the wait and nothing is left."""
+    """ON ONLY is catalog only, but its SHARE lock on events waits for an open write
+    transaction made through events; lock_timeout ends the wait and nothing is left.
+    A write straight into a partition holds only ACCESS SHARE on events: no wait."""
     recipe = events_recipe(postgresql_recipe)
+    direct_write = "INSERT INTO events_2019 (id, created_at, kind) VALUES (6, '2019-08-08', 'x')"
+    assert locks_of(recipe.url, direct_write) == {
+        ("events", "AccessShareLock"),
+        ("events_2019", "RowExclusiveLock"),
+    }
+
+    def create_on_only(conn: Connection) -> None:
+        conn.execute(text("SET LOCAL lock_timeout = '300ms'"))
+        conn.execute(text(CREATE_PARENT_INDEX))
+
+    with transaction_held(recipe.url, direct_write):
+        in_transaction(recipe.url, create_on_only)  # does not wait (rolled back)
+
     monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "300ms")
     held_write = "INSERT INTO events (id, created_at, kind) VALUES (7, '2020-08-08', 'x')"
     with transaction_held(recipe.url, held_write), fails("lock timeout"):

@@ -13,9 +13,10 @@ Steps, all in this revision:
    parent's index alone, created INVALID, with no partition's index under it.
    A catalog change: a moment of SHARE on events only (no partition is locked
    or read). SHARE still conflicts with writes: it waits for open write
-   transactions on any partition, and writes queue behind it meanwhile;
-   lock_timeout bounds that wait. New partitions created with ``PARTITION OF`` get their index from
-   it from now on.
+   transactions made through events (a write straight into a partition holds
+   only ACCESS SHARE on events, and is not waited for), and writes through
+   events queue behind it meanwhile; lock_timeout bounds that wait. New
+   partitions created with ``PARTITION OF`` get their index from it from now on.
 2. For each partition, in an autocommit block: drop an INVALID leftover of a
    failed concurrent build, then ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``
    on that partition (recipe 03, one partition at a time).
