@@ -31,7 +31,14 @@ EXPAND, BREAKING, ROLL_FORWARD = RECIPES["rollback"]
 OLD_INSERT_USER = "INSERT INTO users (id, email, name) VALUES (:id, :email, :name)"
 OLD_INSERT_PROJECT = "INSERT INTO projects (id, name, owner_id) VALUES (:id, :name, NULL)"
 OLD_SELECT_USERS = "SELECT id, email, name FROM users ORDER BY id"
+NEW_INSERT_PROJECT = (
+    "INSERT INTO projects (id, name, owner_id, visibility) VALUES (:id, :name, NULL, 'public')"
+)
 NOT_NULL_VISIBILITY = ('null value in column "visibility"', "NOT NULL constraint failed")
+NO_VISIBILITY = (
+    'column "visibility" of relation "projects" does not exist',
+    "table projects has no column named visibility",
+)
 
 
 def release(recipe: Recipe, tmp_path: Path, name: str, *files: str) -> Path:
@@ -110,18 +117,19 @@ def test_app_only_rollback_runs_old_code_on_an_expand_only_schema(
 def test_schema_downgrade_runs_with_the_newer_releases_scripts(
     recipe: Recipe, tmp_path: Path
 ) -> None:
-    """Path 2: release N cannot downgrade what it does not know; release N+1 can."""
+    """Path 2: release N cannot downgrade what it does not know; release N+1 can.
+
+    Only the breaking revision is undone: release N runs on the expand-only
+    revision below it, and the locales written meanwhile stay.
+    """
     old = recipe.project
     new = release(recipe, tmp_path, "release_n1", EXPAND, BREAKING)
-    breaking = example_revision(BREAKING)
+    expand, breaking = example_revision(EXPAND), example_revision(BREAKING)
     ada, grace = seed_users(recipe, ["Ada", "Grace"])
     (engine,) = seed_projects(recipe, ["Engine"], owner=ada)
     upgrade(new)
-    recipe.run(
-        "INSERT INTO projects (id, name, owner_id, visibility) "
-        "VALUES (:id, 'Public notes', NULL, 'public')",
-        [{"id": user_id(1002)}],
-    )
+    recipe.run(NEW_INSERT_PROJECT, [{"id": user_id(1002), "name": "Public notes"}])
+    recipe.run("UPDATE users SET locale = 'fr' WHERE id = :id", [{"id": grace}])
     with fails(*NOT_NULL_VISIBILITY):  # why release N cannot simply come back
         recipe.run(OLD_INSERT_PROJECT, [{"id": user_id(1003), "name": "Old code's project"}])
 
@@ -130,19 +138,22 @@ def test_schema_downgrade_runs_with_the_newer_releases_scripts(
     assert f"Can't locate revision identified by '{breaking}'" in from_old.stderr
     assert recipe.current() == breaking
 
-    ok(run(new, recipe, f"alembic downgrade {recipe.base}"))
-    assert ok(run(new, recipe, "alembic current")).split() == [recipe.base]
+    ok(run(new, recipe, f"alembic downgrade {expand}"))
+    assert ok(run(new, recipe, "alembic current")).split() == [expand]
 
     assert "visibility" not in recipe.columns("projects")  # 'public' is lost, as documented
-    assert "locale" not in recipe.columns("users")
     assert recipe.rows("SELECT id, name, owner_id FROM projects ORDER BY id") == [
         (engine, "Engine", ada),
         (user_id(1002), "Public notes", None),
     ]
-    assert [row[0] for row in recipe.rows(OLD_SELECT_USERS)] == [ada, grace]
+    assert recipe.rows("SELECT id, locale FROM users ORDER BY id") == [(ada, "en"), (grace, "fr")]
+    # Until release N is out, release N+1's pods still serve, and their inserts fail.
+    with fails(*NO_VISIBILITY):
+        recipe.run(NEW_INSERT_PROJECT, [{"id": user_id(1004), "name": "New code's project"}])
     recipe.run(OLD_INSERT_PROJECT, [{"id": user_id(1003), "name": "Old code's project"}])
     assert ok(run(old, recipe, "python migrate.py ready")) == (
-        f"ready: the database is at this code's head {recipe.base}\n"
+        f"ready: the database is at {expand}, which this code does not know "
+        "(a newer release migrated it)\n"
     )
 
 

@@ -6,12 +6,16 @@ default, so every insert must name it: release N+1 does, release N does not,
 and its ``INSERT INTO projects`` fails with a NOT NULL violation. An app-only
 rollback is not enough here. Two ways back, both tested:
 
-- Path 2, schema downgrade, before release N is deployed, and only if losing
-  what the downgrade drops is acceptable. Run it with release N+1's scripts:
-  release N's alembic/versions lacks this file, so there ``alembic downgrade
-  -1`` fails with "Can't locate revision identified by '...'". From release
-  N+1's checkout or image: ``alembic downgrade <release N's head>``, then
-  ``alembic current`` shows that head; then deploy release N.
+- Path 2, schema downgrade, only if losing what the downgrade drops is
+  acceptable. Undo only the revisions that break release N, here this one:
+  ``alembic downgrade 45614e1c68a9`` keeps the expand-only locale, which
+  release N works on. Run it with release N+1's scripts: release N's
+  alembic/versions lacks this file, so there ``alembic downgrade -1`` fails
+  with "Can't locate revision identified by '...'". From release N+1's
+  checkout or image: the downgrade, then ``alembic current`` shows
+  45614e1c68a9; then deploy release N. Until it is out, release N+1's pods
+  fail on every insert naming visibility (the column is gone); deployed the
+  other way round, release N's inserts fail until the downgrade.
 - Path 3, roll forward (3_roll_forward_visibility_default.py): when the
   visibility values written since the deploy must be kept.
 
