@@ -163,18 +163,48 @@ def test_include_name_chooses_the_schemas(postgresql_recipe: Recipe) -> None:
     assert "daily_totals" in found and "spatial_ref_sys" not in found
 
 
-def test_partitions_the_models_do_not_describe_are_proposed_for_dropping(
+EVENTS_MODEL = """
+from datetime import date
+
+from sqlalchemy import Date, Integer
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = {"postgresql_partition_by": "RANGE (day)"}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+"""
+
+
+def test_partitions_are_proposed_for_dropping_even_of_a_described_table(
     postgresql_recipe: Recipe,
 ) -> None:
+    """Partitions of billing_events (no model) and of events (a model with
+    postgresql_partition_by): every partition is a table no model describes."""
     recipe = postgresql_recipe
     recipe.run("CREATE TABLE billing_events (id int, at date) PARTITION BY RANGE (at)")
     recipe.run(
         "CREATE TABLE billing_events_2020 PARTITION OF billing_events "
         "FOR VALUES FROM ('2020-01-01') TO ('2021-01-01')"
     )
+    recipe.run(
+        "CREATE TABLE events (id integer NOT NULL, day date NOT NULL, "
+        "CONSTRAINT pk_events PRIMARY KEY (id, day)) PARTITION BY RANGE (day)"
+    )
+    recipe.run("CREATE INDEX ix_events_day ON events (day)")
+    for year in (2019, 2020):
+        recipe.run(
+            f"CREATE TABLE events_{year} PARTITION OF events "
+            f"FOR VALUES FROM ('{year}-01-01') TO ('{year + 1}-01-01')"
+        )
+    add_model(recipe, EVENTS_MODEL)
     found = check(recipe)
-    assert "billing_events_2020" in found and "remove_table" in found
-    add_hook(recipe)
+    removed = set(re.findall(r"remove_table', Table\('(\w+)'", found))
+    assert removed == {"billing_events", "billing_events_2020", "events_2019", "events_2020"}
+    assert "remove_index', Index('events_2019_day_idx'" in found  # each partition's index too
+    add_hook(recipe)  # NOT_OURS names billing_\w+ and events_\d{4}
     assert check(recipe) == ""
 
 
@@ -221,15 +251,37 @@ class Setting(Base):
 """
 
 
+VARIANT_MODEL = """
+from sqlalchemy import JSON
+
+
+class VariantSetting(Base):
+    __tablename__ = "variant_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doc: Mapped[dict[str, str]] = mapped_column(
+        JSON().with_variant(JSONB, "postgresql"), server_default="{}"
+    )
+"""
+
+
 @pytest.mark.parametrize("type_", ["JSON", "JSONB"])
 def test_a_json_server_default_breaks_check_and_jsonb_does_not(
     postgresql_recipe: Recipe, type_: str
 ) -> None:
+    """JSONB's case also has a table whose model says JSON().with_variant(JSONB, ...)."""
     recipe = postgresql_recipe
     recipe.run(
         f"CREATE TABLE settings (id integer PRIMARY KEY, doc {type_} NOT NULL DEFAULT '{{}}')"
     )
-    add_model(recipe, SETTING_MODEL.format(type_=type_))
+    model = SETTING_MODEL.format(type_=type_)
+    if type_ == "JSONB":
+        recipe.run(
+            "CREATE TABLE variant_settings (id integer PRIMARY KEY, "
+            "doc jsonb NOT NULL DEFAULT '{}')"
+        )
+        model += "\n" + VARIANT_MODEL
+    add_model(recipe, model)
     found = check(recipe)
     if type_ == "JSON":
         assert "operator does not exist: json = unknown" in found
