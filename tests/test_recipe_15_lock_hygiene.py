@@ -247,7 +247,7 @@ def test_an_old_transaction_on_other_tables_is_no_blocker(postgresql_recipe: Rec
     assert recipe.current() == REVISION
 
 
-def test_autovacuum_and_parallel_workers_are_no_blockers(postgresql_recipe: Recipe) -> None:
+def test_only_client_sessions_count_not_parallel_workers(postgresql_recipe: Recipe) -> None:
     """Only client backends count: a parallel worker's lock on users is not listed."""
     recipe = postgresql_recipe
     recipe.install(FILE)
