@@ -10,6 +10,7 @@ SQLite, where there is nothing to do. The slow test runs the whole recipe over
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 import threading
 import time
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from cookbook import Recipe, fails, prepare
 from postgres import execute_autocommit
 from project import RECIPES, example_revision, table_locked
@@ -127,6 +130,54 @@ def assert_integer_schema(recipe: Recipe) -> None:
     assert recipe.rows(SEQUENCE) == [("integer", INTEGER_MAX, "orders", "id")]
 
 
+def rolled_back(url: URL, statement: str, query: str) -> list[tuple[Any, ...]]:
+    """Run ``statement``, then return ``query``'s rows, in a transaction rolled back."""
+
+    async def run() -> list[tuple[Any, ...]]:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql(statement)
+                rows = [tuple(r) for r in (await connection.exec_driver_sql(query)).all()]
+                await connection.rollback()
+                return rows
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def downgrade_on(connection: Connection, config: Config, revision: str) -> None:
+    config.attributes["connection"] = connection
+    try:
+        command.downgrade(config, revision)
+    finally:
+        del config.attributes["connection"]
+
+
+def downgrade_logging_server_messages(recipe: Recipe, revision: str) -> list[str]:
+    """Downgrade on a connection that receives PostgreSQL's DEBUG1 messages; return them."""
+
+    async def run() -> list[str]:
+        engine = create_async_engine(recipe.url, poolclass=pool.NullPool)
+        messages: list[str] = []
+        try:
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                raw.driver_connection.add_log_listener(  # type: ignore[union-attr]
+                    lambda _conn, message: messages.append(message.message)
+                )
+                await connection.exec_driver_sql("SET client_min_messages = debug1")
+                await connection.commit()
+                await connection.run_sync(downgrade_on, recipe.config, revision)
+                await asyncio.sleep(0.05)  # let the last notices arrive
+        finally:
+            await engine.dispose()
+        return messages
+
+    return asyncio.run(run())
+
+
 def test_bigint_key_up_and_down_with_data(postgresql_recipe: Recipe) -> None:
     recipe = postgresql_recipe
     recipe.install(*FILES)
@@ -191,6 +242,20 @@ def test_bigint_key_up_and_down_with_data(postgresql_recipe: Recipe) -> None:
     recipe.upgrade(VALIDATE)
     assert constraints(recipe)["fk_order_lines_order_id_orders"][1] is True
 
+    # Without revision 5's OWNED BY, dropping id_old fails: the new default needs the
+    # sequence that id_old still owns; CASCADE would take the sequence and the default.
+    recipe.run("ALTER SEQUENCE orders_id_seq OWNED BY orders.id_old")
+    with fails("cannot drop column id_old of table orders because other objects depend on it"):
+        recipe.upgrade(DROP)
+    assert recipe.current() == VALIDATE
+    assert rolled_back(
+        recipe.url,
+        "ALTER TABLE orders DROP COLUMN id_old CASCADE",
+        "SELECT to_regclass('orders_id_seq'), column_default FROM information_schema.columns "
+        "WHERE table_name = 'orders' AND column_name = 'id'",
+    ) == [(None, None)]
+    recipe.run("ALTER SEQUENCE orders_id_seq OWNED BY orders.id")
+
     recipe.upgrade(DROP)
     assert set(types(recipe)) == {"order_lines.id", "order_lines.order_id", "orders.id"}
     assert recipe.rows(SEQUENCE) == [("bigint", 2**63 - 1, "orders", "id")]  # survived
@@ -210,7 +275,11 @@ def test_bigint_key_up_and_down_with_data(postgresql_recipe: Recipe) -> None:
     orders.append((15, 1500))
     assert recipe.rows("SELECT id_old FROM orders WHERE id = 15") == [(None,)]
 
-    recipe.downgrade(INDEX)
+    messages = downgrade_logging_server_messages(recipe, INDEX)
+    # Under the lock, SET NOT NULL scanned nothing: the validated checks proved it.
+    for column in ("orders.id", "order_lines.order_id"):
+        proof = f'existing constraints on column "{column}" are sufficient to prove'
+        assert any(proof in m for m in messages), messages
     assert types(recipe)["orders.id"] == ("integer", "NO", SERIAL)
     assert types(recipe)["orders.id_new"] == ("bigint", "NO", None)
     assert types(recipe)["order_lines.order_id"] == ("integer", "NO", None)
@@ -229,6 +298,7 @@ def test_bigint_key_up_and_down_with_data(postgresql_recipe: Recipe) -> None:
     }
     assert recipe.rows(SEQUENCE) == [("integer", INTEGER_MAX, "orders", "id")]
     assert recipe.rows(TRIGGERS) == [("order_lines_order_id_new_sync",), ("orders_id_new_sync",)]
+    assert not [k for k in constraints(recipe) if k.startswith("ck_")]
     assert copies_match(recipe)
     recipe.run(NEW_ORDER, [{"total": 1600}])  # the sequence goes on, the trigger copies
     orders.append((16, 1600))
@@ -345,8 +415,173 @@ def test_swap_gives_up_on_lock_timeout_and_changes_nothing(
             recipe.rows(SEQUENCE),
         ) == before
 
-    recipe.upgrade(SWAP)
+    # An application transaction that locks the child first: the swap deadlocks with it.
+    monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "5s")
+    with (
+        deadlock_timeout(recipe, "300ms"),
+        lines_then_orders(recipe) as app,
+        fails("deadlock detected"),
+    ):
+        recipe.upgrade(SWAP)
+    assert app == ["committed"]  # PostgreSQL cancelled the migration here
+    assert recipe.current() == INDEX
+    assert (types(recipe), constraints(recipe), indexes(recipe), recipe.rows(SEQUENCE)) == before
+
+    recipe.upgrade(SWAP)  # the rerun
     assert types(recipe)["orders.id"] == ("bigint", "NO", SERIAL)
+
+    # The downgrade gives up at its LOCK: what it committed before stays, harmless.
+    monkeypatch.setenv("MIGRATION_LOCK_TIMEOUT", "300ms")
+    with table_locked(recipe.url, "order_lines"), fails("lock timeout"):
+        recipe.downgrade(INDEX)
+    assert recipe.current() == SWAP
+    assert recipe.rows(TRIGGERS) == [("order_lines_order_id_old_sync",), ("orders_id_old_sync",)]
+    recipe.run(NEW_ORDER, [{"total": 1}])  # the trigger fills the old column
+    assert recipe.rows("SELECT count(*) FROM orders WHERE id_old IS DISTINCT FROM id") == [(0,)]
+    # Going forward instead, revision 7 removes those leftovers with the old columns.
+    recipe.upgrade(DROP)
+    assert recipe.rows(TRIGGERS) == []
+    assert set(indexes(recipe)) == {"ix_order_lines_order_id", "pk_order_lines", "pk_orders"}
+    recipe.run(NEW_ORDER, [{"total": 2}])
+    recipe.run(NEW_LINE, [{"order_id": 1, "quantity": 1}])
+
+
+@contextmanager
+def deadlock_timeout(recipe: Recipe, value: str) -> Iterator[None]:
+    """New sessions of the test database check for deadlocks after ``value``."""
+    database = recipe.url.database
+    asyncio.run(
+        execute_autocommit(
+            recipe.url, f"ALTER DATABASE \"{database}\" SET deadlock_timeout = '{value}'"
+        )
+    )
+    try:
+        yield
+    finally:
+        asyncio.run(
+            execute_autocommit(recipe.url, f'ALTER DATABASE "{database}" RESET deadlock_timeout')
+        )
+
+
+WAITING_FOR_ORDER_LINES = (
+    "SELECT count(*) FROM pg_locks WHERE relation = 'order_lines'::regclass "
+    "AND mode = 'AccessExclusiveLock' AND NOT granted"
+)
+
+
+@contextmanager
+def lines_then_orders(recipe: Recipe) -> Iterator[list[str]]:
+    """An application transaction: UPDATE order_lines, then, once the swap waits, orders.
+
+    The swap holds orders and waits for order_lines; this transaction holds
+    order_lines and then waits for orders. Its own deadlock check comes late (10 s),
+    so the migration's comes first. Yields what became of the transaction.
+    """
+    outcome: list[str] = []
+    started = threading.Event()
+
+    async def app() -> None:
+        engine = create_async_engine(recipe.url, poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SET deadlock_timeout = '10s'")
+                await connection.exec_driver_sql(
+                    "UPDATE order_lines SET quantity = quantity + 1 WHERE id = 1"
+                )
+                started.set()
+                deadline = time.monotonic() + 30
+                while not (await connection.exec_driver_sql(WAITING_FOR_ORDER_LINES)).scalar():
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.01)
+                await connection.exec_driver_sql(
+                    "UPDATE orders SET total_cents = total_cents + 1 WHERE id = 1"
+                )
+                await connection.commit()
+                outcome.append("committed")
+        except Exception as exc:  # reported through ``outcome``
+            outcome.append(str(exc).splitlines()[0])
+        finally:
+            await engine.dispose()
+
+    thread = threading.Thread(target=lambda: asyncio.run(app()))
+    thread.start()
+    assert started.wait(30)
+    try:
+        yield outcome
+    finally:
+        thread.join(30)
+
+
+def test_swap_refuses_what_it_does_not_move_and_keeps_the_key_options(
+    postgresql_recipe: Recipe,
+) -> None:
+    """Views, other foreign keys, other indexes on the key: refused, named, nothing changed.
+
+    The foreign key comes back with its ON DELETE and DEFERRABLE, both ways; the
+    revisions that read the catalog render offline or refuse --sql.
+    """
+    recipe = postgresql_recipe
+    recipe.install(*FILES)
+    recipe.upgrade(SETUP)
+    seed(recipe)
+    recipe.run(
+        "ALTER TABLE order_lines DROP CONSTRAINT fk_order_lines_order_id_orders, "
+        "ADD CONSTRAINT fk_order_lines_order_id_orders FOREIGN KEY (order_id) "
+        "REFERENCES orders (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED"
+    )
+    options = "ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED"
+    # Offline: revision 4 renders (its leftover check needs the catalog, so it is skipped).
+    recipe.config.output_buffer = buffer = io.StringIO()
+    command.upgrade(recipe.config, f"{BACKFILL}:{INDEX}", sql=True)
+    assert "CREATE UNIQUE INDEX CONCURRENTLY" in buffer.getvalue()
+    recipe.upgrade(INDEX)
+    with pytest.raises(RuntimeError, match="not with --sql"):
+        command.upgrade(recipe.config, f"{INDEX}:{SWAP}", sql=True)
+
+    dependents = [
+        "CREATE VIEW order_ids AS SELECT id FROM orders",
+        "CREATE TABLE payments (id serial PRIMARY KEY, order_id integer REFERENCES orders (id))",
+        "CREATE UNIQUE INDEX uq_order_lines_order_quantity ON order_lines (order_id, quantity)",
+    ]
+    for statement in dependents:
+        recipe.run(statement)
+    before = (types(recipe), constraints(recipe), indexes(recipe), recipe.rows(SEQUENCE))
+    with pytest.raises(RuntimeError, match="add its name to HANDLED") as refused:
+        recipe.upgrade(SWAP)
+    for name in (
+        "rule _RETURN on view order_ids",
+        "constraint payments_order_id_fkey on table payments",
+        "index uq_order_lines_order_quantity",
+    ):
+        assert name in str(refused.value)
+    assert recipe.current() == INDEX
+    assert (types(recipe), constraints(recipe), indexes(recipe), recipe.rows(SEQUENCE)) == before
+
+    for statement in (
+        "DROP VIEW order_ids",
+        "DROP TABLE payments",
+        "DROP INDEX uq_order_lines_order_quantity",
+    ):
+        recipe.run(statement)
+    recipe.upgrade(SWAP)
+    assert constraints(recipe)["fk_order_lines_order_id_orders"] == (
+        "f",
+        False,
+        f"{FK_FROM_LINES[2]} {options} NOT VALID",
+    )
+    recipe.run(
+        "CREATE VIEW order_ids AS SELECT id FROM orders"
+    )  # on the bigint id: the downgrade refuses it too
+    with pytest.raises(RuntimeError, match="rule _RETURN on view order_ids"):
+        recipe.downgrade(INDEX)
+    assert recipe.current() == SWAP
+    recipe.run("DROP VIEW order_ids")
+    recipe.downgrade(INDEX)
+    assert constraints(recipe)["fk_order_lines_order_id_orders"] == (
+        "f",
+        True,
+        f"{FK_FROM_LINES[2]} {options}",
+    )
 
 
 def test_sequence_passes_integer_and_the_downgrade_refuses_then(postgresql_recipe: Recipe) -> None:
@@ -375,6 +610,12 @@ def test_sequence_passes_integer_and_the_downgrade_refuses_then(postgresql_recip
         recipe.downgrade(VALIDATE)
     assert recipe.current() == DROP
     assert "orders.id_old" not in types(recipe)
+    # No key past integer any more, but the sequence is: revision 7 still refuses.
+    recipe.run("DELETE FROM order_lines WHERE order_id > :max", [{"max": INTEGER_MAX}])
+    recipe.run("DELETE FROM orders WHERE id > :max", [{"max": INTEGER_MAX}])
+    with pytest.raises(RuntimeError, match=f"reached {INTEGER_MAX + 1}"):
+        recipe.downgrade(VALIDATE)
+    assert recipe.current() == DROP
 
 
 def sqlite_columns(recipe: Recipe) -> list[tuple[str, str, str, bool]]:

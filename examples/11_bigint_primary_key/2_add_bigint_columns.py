@@ -13,14 +13,25 @@ right value, so the backfill of revision 3 only has the older rows to do.
 The application never names the new columns: no release is needed for any
 revision of this recipe (see 5_swap_primary_key.py for models.py).
 
-Deploy order: revisions 2 to 6 can run in one ``alembic upgrade``; each
-commits on its own. Revision 7 (drop the old columns) in a later deploy, once
-you no longer want to go back.
+First list what depends on the key: revision 5 swaps only the primary key,
+its sequence and default, the one foreign key and the one index on
+order_lines.order_id, and refuses, changing nothing, when anything else does
+(a view, another table's foreign key to orders.id, another index or unique
+constraint on order_lines.order_id). Its DEPENDENTS query lists them; plan a
+bigint counterpart for each (built in revision 4, swapped in revision 5).
 
-Cost: two ADD COLUMNs without a default (catalog only) and two CREATE
-TRIGGERs (SHARE ROW EXCLUSIVE), parent table first, in one short
-transaction. Afterwards every insert and update of both tables runs the
-trigger: a few microseconds per row.
+Deploy order: revisions 2 to 6 can run in one ``alembic upgrade``; each
+commits on its own. On tables of a billion rows run revision 3 on its own
+(throttled, as recipe 16 does) and revision 4 with ``-x statement_timeout=0``:
+env.py's default of 1h bounds each concurrent build and VALIDATE. Revision 7
+(drop the old columns) in a later deploy, once you no longer want to go back.
+
+Cost: one short transaction, parent table first: each ADD COLUMN (without
+a default, catalog only) takes ACCESS EXCLUSIVE on its table, held to the
+commit, so orders stays locked while the migration waits for order_lines
+(bounded by lock_timeout); the CREATE TRIGGERs need no more than that.
+Afterwards every insert and update of both tables runs the trigger: a few
+microseconds per row.
 
 Dialects: PostgreSQL only. On SQLite an INTEGER PRIMARY KEY is already 64-bit;
 this revision does nothing there.

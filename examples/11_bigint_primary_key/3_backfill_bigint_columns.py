@@ -17,7 +17,11 @@ primary key skip their own scan.
 Cost: one short UPDATE per batch of BATCH_SIZE rows; each batch's row locks
 last as long as it does (a few milliseconds at 5,000 rows). Dead row versions
 until vacuum. The NOT VALID checks: a moment of ACCESS EXCLUSIVE on each table,
-no scan. Needs a live connection: ``--sql`` cannot page through rows.
+no scan. Needs a live connection: ``--sql`` cannot page through rows. In
+one run on a 2-core machine a million orders and their lines took 37 s:
+about 10 hours per billion rows. At that size run this revision on its own,
+outside a deploy, with pauses between batches (recipe 16 throttles a
+backfill by replica lag).
 
 Dialects: PostgreSQL only; nothing to do on SQLite.
 

@@ -7,7 +7,10 @@ revision 5's downgrade can swap back.
 Drops ``orders.id_old`` and ``order_lines.order_id_old`` (with its index).
 They no longer carry a key, a default or a sequence (revision 5 moved
 ``orders_id_seq`` to the new column, so it survives), and the application
-never reads them.
+never reads them. A downgrade of revision 5 that stopped partway (a lock
+timeout) leaves triggers that write the old columns and a second unique
+index on orders.id: they go too, or every insert would fail once the
+columns are gone.
 
 Cost: two DROP COLUMNs: a moment of ACCESS EXCLUSIVE on each table, no
 rewrite; the space comes back as rows are rewritten or vacuumed.
@@ -17,7 +20,7 @@ Dialects: PostgreSQL only; nothing to do on SQLite.
 Downgrade: adds both columns back, nullable integer, fills them from ``id``
 and ``order_id`` in committed batches, and indexes order_id_old
 concurrently, as revision 5 left them. It refuses, changing nothing, once a
-key is past 2147483647. Nothing is lost.
+key or the sequence is past 2147483647. Nothing is lost.
 
 Revision ID: 3abbfa3a99fa
 Revises: a5aae1b1ea3f
@@ -39,8 +42,19 @@ depends_on: str | Sequence[str] | None = None
 BATCH_SIZE = 5000
 INTEGER_MAX = 2147483647
 LARGEST_KEY = sa.text(
-    "SELECT greatest((SELECT max(id) FROM orders), (SELECT max(order_id) FROM order_lines))"
+    "SELECT greatest((SELECT max(id) FROM orders), (SELECT max(order_id) FROM order_lines), "
+    "(SELECT last_value FROM orders_id_seq))"
 )
+INVALID_INDEX = sa.text(
+    "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index_name)"
+)
+# What an interrupted downgrade of revision 5 leaves: triggers naming the old columns.
+DOWNGRADE_LEFTOVERS = [
+    "DROP TRIGGER IF EXISTS orders_id_old_sync ON orders",
+    "DROP TRIGGER IF EXISTS order_lines_order_id_old_sync ON order_lines",
+    "DROP FUNCTION IF EXISTS orders_id_old_sync(), order_lines_order_id_old_sync()",
+    "DROP INDEX IF EXISTS uq_orders_id_new",
+]
 NEXT_ORDERS_BATCH_END = sa.text(
     "SELECT max(id) FROM "
     "(SELECT id FROM orders WHERE id > :after ORDER BY id LIMIT :batch_size) AS batch"
@@ -77,6 +91,8 @@ def upgrade() -> None:
     op.drop_column("orders", "id_old")
     # check: ignore[drop-column] the application never named order_id_old: it reads order_id
     op.drop_column("order_lines", "order_id_old")
+    for statement in DOWNGRADE_LEFTOVERS:  # under the locks the drops took
+        op.execute(statement)
 
 
 def downgrade() -> None:
@@ -98,12 +114,7 @@ def downgrade() -> None:
         fill(op.get_bind(), NEXT_ORDER_LINES_BATCH_END, FILL_ORDER_LINES_BATCH)
         if (
             op.get_bind()
-            .execute(
-                sa.text(
-                    "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"
-                ),
-                {"name": "ix_order_lines_order_id_old"},
-            )
+            .execute(INVALID_INDEX, {"index_name": "ix_order_lines_order_id_old"})
             .scalar()
         ):
             op.drop_index(
