@@ -236,3 +236,51 @@ def test_an_insert_waiting_for_the_share_lock_draws_no_id(postgresql_recipe: Rec
         assert recipe.rows("SELECT count(*) FROM orders") == [(3,)]  # reads go on
     app.join(10)
     assert inserted == [4]
+
+
+def test_a_sequence_cache_is_refused_and_a_referencing_row_stops_the_downgrade(
+    postgresql_recipe: Recipe,
+) -> None:
+    """With CACHE 20, a session's cached ids ignore setval: the revision refuses to run.
+    ALTER SEQUENCE ... CACHE 1 makes the session drop its cache (PostgreSQL 18). With
+    CACHE 1 it runs; its downgrade then stops on a foreign key to a copied order."""
+    recipe = seeded(postgresql_recipe)
+    recipe.run("ALTER SEQUENCE orders_id_seq CACHE 20")
+
+    def migration(sql: str) -> None:  # another session, committed; never waits long
+        with_connection(
+            recipe.url,
+            lambda conn: [conn.execute(sa.text(s)) for s in ("SET LOCAL lock_timeout = '2s'", sql)],
+        )
+
+    async def cached_ids_ignore_setval() -> list[int]:
+        engine = create_async_engine(
+            recipe.url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT"
+        )
+        nextval = sa.text("SELECT nextval('orders_id_seq')")
+        try:
+            async with engine.connect() as app:  # the application's session
+                drawn = [(await app.execute(nextval)).scalar_one()]  # caches 4-23
+                await asyncio.to_thread(migration, "SELECT setval('orders_id_seq', 11, false)")
+                drawn.append((await app.execute(nextval)).scalar_one())
+                await asyncio.to_thread(migration, "ALTER SEQUENCE orders_id_seq CACHE 1")
+                drawn.append((await app.execute(nextval)).scalar_one())
+                return drawn
+        finally:
+            await engine.dispose()
+
+    # 5: a legacy id, from the cache, after setval; 11: ALTER ... CACHE 1 dropped the cache.
+    assert asyncio.run(cached_ids_ignore_setval()) == [4, 5, 11]
+    recipe.run("ALTER SEQUENCE orders_id_seq CACHE 20")
+    with pytest.raises(RuntimeError, match="orders_id_seq has CACHE 20"):
+        recipe.upgrade(COPY)
+    assert recipe.rows(ALL) == SEEDED and recipe.current() == SETUP
+
+    recipe.run("ALTER SEQUENCE orders_id_seq CACHE 1")
+    recipe.upgrade(COPY)
+    assert recipe.rows(ALL) == [*SEEDED, *LEGACY]
+    recipe.run("CREATE TABLE order_notes (order_id integer NOT NULL REFERENCES orders)")
+    recipe.run("INSERT INTO order_notes VALUES (4)")
+    with fails('violates foreign key constraint "order_notes_order_id_fkey"'):
+        recipe.downgrade(SETUP)
+    assert recipe.rows(ALL) == [*SEEDED, *LEGACY] and recipe.current() == COPY

@@ -15,6 +15,13 @@ id:
   next value, max(orders.id) + 1 and max(legacy_orders.id) + 1, so it never
   moves back and uses up no id; committed at once. An insert waits for the
   lock before it draws an id, so none is drawn between the read and setval.
+  That holds with the sequence's CACHE 1 (the default; ``pg_sequences.cache_size``):
+  with CACHE 20 each session keeps handing out the ids it has cached, below
+  the setval, lock or not. The revision then stops before anything: run
+  ``ALTER SEQUENCE orders_id_seq CACHE 1`` (on PostgreSQL 18 every session
+  drops its cached ids when it next draws one; the manual promises less, so
+  on other versions restart the application's connections too), rerun, and
+  set the cache back afterwards if you want it.
 * SQLite has no sequence: the next id is max(id) + 1 (AUTOINCREMENT: also
   above ``sqlite_sequence``, which explicit ids move). Copying the row with
   the largest legacy id first does it (right after the check below).
@@ -22,7 +29,10 @@ id:
 Then, each statement committed on its own (``autocommit_block``):
 
 * A legacy id that orders holds with other data stops the revision before
-  anything is copied (that legacy row would be lost).
+  anything is copied (that legacy row would be lost). This check and the
+  batch check below compare every column the two tables share: list each of
+  yours (a ``json`` column cannot be compared with ``IS DISTINCT FROM``:
+  compare it as jsonb or ``::text``).
 * The copy, in batches by legacy id: ``OVERRIDING SYSTEM VALUE`` because
   orders.id is GENERATED ALWAYS; ``ON CONFLICT (id) DO NOTHING RETURNING id``
   so a rerun skips the rows already there. A legacy row of the batch that was
@@ -51,6 +61,9 @@ Downgrade: deletes, in batches, every order whose id is in legacy_orders,
 also one that was there before the copy with the same data. Changes the
 application made to those orders since the copy are lost (legacy_orders
 keeps the old data); orders it inserted stay; the counter is not moved back.
+If other tables reference orders, the DELETE fails on their foreign keys
+(or, with ON DELETE CASCADE, deletes their rows too): delete or detach those
+rows first.
 
 Revision ID: 588879ce1977
 Revises: 3e669bcbd8c7
@@ -80,6 +93,9 @@ MOVE_SEQUENCE = sa.text(
     "(SELECT max(id) + 1 FROM orders), (SELECT max(id) + 1 FROM legacy_orders)), false) "
     "FROM orders_id_seq"
 )
+# Ids a session draws at once (CACHE). A session keeps handing out the ids it cached,
+# whatever setval and the lock do: only CACHE 1 (the default) keeps the guarantee.
+CACHE_SIZE = sa.text("SELECT seqcache FROM pg_sequence WHERE seqrelid = 'orders_id_seq'::regclass")
 NEXT_OF_SEQUENCE = sa.text(
     "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM orders_id_seq"
 )
@@ -156,6 +172,11 @@ def upgrade() -> None:
     if dialect == "postgresql":
         # check: ignore[table-lock-statement]  inserts wait for one setval; committed next
         op.execute("LOCK TABLE orders IN SHARE MODE")  # no insert draws an id meanwhile
+        if (cache := bind.execute(CACHE_SIZE).scalar_one()) > 1:
+            raise RuntimeError(
+                f"orders_id_seq has CACHE {cache}: ids a session cached ignore setval and "
+                "could take legacy ids. ALTER SEQUENCE orders_id_seq CACHE 1, then rerun"
+            )
         bind.execute(MOVE_SEQUENCE)
     with op.get_context().autocommit_block():  # commits the lock; then each statement
         if held := bind.execute(HELD_WITH_OTHER_DATA).scalars().all():
