@@ -250,6 +250,9 @@ def only_to(scratch: URL) -> Iterator[None]:
     def check(connection: Any) -> None:
         url = connection.engine.url
         if not same_database(url, scratch):
+            # Give it back first: an abandoned connection is collected some time later,
+            # and SQLAlchemy then logs about it on stderr, which must hold one line.
+            connection.close()
             raise ElsewhereError(url)
 
     event.listen(Engine, "engine_connect", check)
