@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -24,7 +25,7 @@ from postgres import (
     postgres_server,
     server_version,
 )
-from project import FORKSERVER_BIN, copy_project, project_config
+from project import FORKSERVER_BIN, compile_project, copy_project, project_config
 from sqlalchemy.engine import URL, make_url
 
 SERVER_VERSION_KEY = pytest.StashKey[str]()
@@ -35,7 +36,32 @@ FORKSERVER_KEY = pytest.StashKey[ExitStack]()
 WORKER_PIDS: list[int] = []
 
 
+# A RAM-backed folder for the suite's throwaway files (servers' data, project copies,
+# SQLite files), used when TMPDIR is unset and it has room. On this project's 2-core
+# machine, writing them to disk cost about a fifth of the suite's time (page-cache
+# writeback: 150 s against 118 s, back to back), and a CREATE DATABASE took 235 ms
+# there against 36 ms in RAM.
+MEMORY_FOLDER = Path("/dev/shm")
+MEMORY_NEEDED = 4 * 2**30  # a run peaks well under 1 GB; only failed tests' folders are kept
+
+
+def use_memory_for_temporary_files() -> None:
+    if "TMPDIR" in os.environ or not MEMORY_FOLDER.is_dir():
+        return
+    if not os.access(MEMORY_FOLDER, os.W_OK):
+        return
+    free = os.statvfs(MEMORY_FOLDER)
+    if free.f_bavail * free.f_frsize < MEMORY_NEEDED:
+        return
+    folder = MEMORY_FOLDER / f"alembic-skill-tests-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.environ["TMPDIR"] = str(folder)  # xdist workers and every child inherit it
+    tempfile.tempdir = None  # the stdlib caches its first answer
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    use_memory_for_temporary_files()
+    compile_project()
     # SIGTERM (CI timeouts, `kill`) and SIGINT become KeyboardInterrupt, so session
     # fixtures tear down and the embedded PostgreSQL server is stopped. The
     # controller passes the signal on to its workers, which own the servers.

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from project import PROJECT_DIR
 from sqlalchemy.engine import URL
 
@@ -29,6 +30,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, bytes]]:
     return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow  # a whole benchmark run, with a server of its own: about 10 s
 def test_quick_run_writes_every_result_to_a_temp_folder(
     tmp_path: Path, postgres_server_url: URL
 ) -> None:

@@ -33,6 +33,10 @@ TESTS_DIR = PROJECT_DIR / "tests"
 BENCH = PROJECT_DIR / "bench" / "run.py"
 PROOF_TOOLS = PROJECT_DIR / "bench" / "proof_tools.py"
 TRACE = PROJECT_DIR / "scripts" / "lock_trace.py"
+# Each test starts processes that start servers of their own, then kills them: seconds
+# apiece, for code that changes rarely. `pytest -m slow` runs them, and so does CI.
+pytestmark = pytest.mark.slow
+
 VERIFY = PROJECT_DIR / "scripts" / "verify_migrations.py"
 # Settings of this process that would point the child at servers or folders not its own.
 INHERITED = ("TEST_POSTGRES_URL", "DATABASE_URL", "XDG_RUNTIME_DIR", "ALEMBIC_FORKSERVER_BIN")
