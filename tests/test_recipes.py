@@ -613,7 +613,9 @@ def test_autogenerate_renders_not_valid_foreign_keys() -> None:
     assert "postgresql_not_valid=True" in rendered
     text = " ".join(RECIPES_MD.read_text().split())
     assert "since alembic 1.16.2, #1671" in text
-    assert "1.20.1" not in text
+    # The wrong date once given for it; 1.20.1 may be named for other things.
+    sentences = text.split(". ")
+    assert not [s for s in sentences if "1.20.1" in s and "not_valid" in s.lower()]
 
 
 # 7. Split one column into two --------------------------------------------------------
