@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import tempfile
 import uuid
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.config import Config
 from cookbook import Recipe, prepare
 from forkserver import alembic_forkserver
@@ -25,7 +27,7 @@ from postgres import (
     postgres_server,
     server_version,
 )
-from project import FORKSERVER_BIN, compile_project, copy_project, project_config
+from project import FORKSERVER_BIN, compile_project, copy_project, fetch, project_config
 from sqlalchemy.engine import URL, make_url
 
 SERVER_VERSION_KEY = pytest.StashKey[str]()
@@ -161,11 +163,11 @@ def alembic_cfg_postgresql(postgresql_url: URL, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture
-def app_role(postgres_server_url: URL, postgresql_url: URL) -> Iterator[tuple[str, str]]:
+def app_role(postgres_server_url: URL) -> Iterator[tuple[str, str]]:
     """(name, password) of a role that can log in and has no other rights.
 
     Roles belong to the whole server: the name is unique, and the role goes away
-    with its privileges before the test's database does.
+    with its privileges, in whichever test databases it was granted any.
     """
     name, password = f"app_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
     asyncio.run(
@@ -174,7 +176,15 @@ def app_role(postgres_server_url: URL, postgresql_url: URL) -> Iterator[tuple[st
     try:
         yield name, password
     finally:
-        asyncio.run(execute_autocommit(postgresql_url, f"DROP OWNED BY {name}"))
+        granted_in = fetch(
+            postgres_server_url,
+            "SELECT DISTINCT d.datname FROM pg_shdepend s "
+            "JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.refobjid "
+            f"WHERE r.rolname = '{name}'",
+        )
+        for (database,) in granted_in:
+            url = postgres_server_url.set(database=database)
+            asyncio.run(execute_autocommit(url, f"DROP OWNED BY {name}"))
         asyncio.run(execute_autocommit(postgres_server_url, f"DROP ROLE {name}"))
 
 
@@ -184,15 +194,53 @@ def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")
 
 
+@pytest.fixture(scope="session")
+def databases_at_head(
+    postgres_server_url: URL, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, URL]]:
+    """The project migrated to its head once per worker, on each dialect: recipe tests
+    start from copies instead of running the project's revisions every time."""
+    folder = tmp_path_factory.mktemp("at-head")
+    config = Config(copy_project(folder / "project") / "alembic.ini")
+    config.attributes["configure_logger"] = False
+    sqlite = make_url(f"sqlite+aiosqlite:///{folder / 'head.db'}")
+    with fresh_database(postgres_server_url) as postgresql:
+        for url in (sqlite, postgresql):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+                command.upgrade(config, "head")
+        yield {"sqlite": sqlite, "postgresql": postgresql}
+
+
 @pytest.fixture
-def recipe(tmp_path: Path, database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Recipe:
+def sqlite_url_at_head(sqlite_url: URL, databases_at_head: dict[str, URL]) -> URL:
+    """A SQLite file of this test's own, at the project's head."""
+    shutil.copy(str(databases_at_head["sqlite"].database), str(sqlite_url.database))
+    return sqlite_url
+
+
+@pytest.fixture
+def postgresql_url_at_head(
+    postgres_server_url: URL, databases_at_head: dict[str, URL]
+) -> Iterator[URL]:
+    """A PostgreSQL database of this test's own, at the project's head."""
+    template = databases_at_head["postgresql"].database
+    with fresh_database(postgres_server_url, template=template) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def recipe(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Recipe:
     """The project at its own head, ready for recipe files, once per dialect."""
-    return prepare(tmp_path, database_url, monkeypatch)
+    url = request.getfixturevalue(f"{request.param}_url_at_head")
+    return prepare(tmp_path, url, monkeypatch, at_head=True)
 
 
 @pytest.fixture
 def postgresql_recipe(
-    tmp_path: Path, postgresql_url: URL, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, postgresql_url_at_head: URL, monkeypatch: pytest.MonkeyPatch
 ) -> Recipe:
     """The project at its own head on PostgreSQL, for a PostgreSQL-only recipe."""
-    return prepare(tmp_path, postgresql_url, monkeypatch)
+    return prepare(tmp_path, postgresql_url_at_head, monkeypatch, at_head=True)

@@ -77,8 +77,13 @@ class Recipe:
         return self.inspect(lambda i: {c["name"]: c for c in i.get_columns(table)})
 
 
-def prepare(tmp_path: Path, database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Recipe:
-    """A project copy at its own head on ``database_url``, ready for recipe files."""
+def prepare(
+    tmp_path: Path, database_url: URL, monkeypatch: pytest.MonkeyPatch, at_head: bool = False
+) -> Recipe:
+    """A project copy at its own head on ``database_url``, ready for recipe files.
+
+    ``at_head``: the database is a copy of one already migrated to the head.
+    """
     monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
     project = copy_project(tmp_path / "project")
     config = Config(project / "alembic.ini", stdout=io.StringIO())
@@ -86,7 +91,8 @@ def prepare(tmp_path: Path, database_url: URL, monkeypatch: pytest.MonkeyPatch) 
     base = ScriptDirectory.from_config(config).get_current_head()
     assert base is not None
     ready = Recipe(project=project, url=database_url, base=base, config=config)
-    ready.upgrade(base)
+    if not at_head:
+        ready.upgrade(base)
     return ready
 
 

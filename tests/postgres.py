@@ -137,10 +137,11 @@ def server_version(server_url: URL) -> str:
 
 
 @contextmanager
-def fresh_database(server_url: URL) -> Iterator[URL]:
-    """Create an empty database for one test; drop it afterwards."""
+def fresh_database(server_url: URL, template: str | None = None) -> Iterator[URL]:
+    """Create a database for one test, empty or a copy of ``template``; drop it afterwards."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(execute_autocommit(server_url, f'CREATE DATABASE "{name}"'))
+    copy = f' TEMPLATE "{template}"' if template else ""
+    asyncio.run(execute_autocommit(server_url, f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield server_url.set(database=name)
     finally:
