@@ -6,6 +6,7 @@ the eval grader (tests/test_evals.py).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,9 +20,10 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from project import PROJECT_DIR, copy_project, execute, fetch, install_revisions, with_connection
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect, pool
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
 RECIPES_MD = PROJECT_DIR / "references" / "recipes.md"
@@ -72,6 +74,38 @@ class Recipe:
     def inspect(self, fn: Callable[[Any], Any]) -> Any:
         """Call ``fn`` with a SQLAlchemy Inspector on the database."""
         return with_connection(self.url, lambda conn: fn(inspect(conn)))
+
+    def with_server_messages(self, direction: str, revision: str) -> list[str]:
+        """``upgrade``/``downgrade`` to ``revision`` on a connection that receives
+        PostgreSQL's NOTICE and DEBUG1 lines (which say whether an ALTER scanned); those lines.
+        """
+        migrate = {"upgrade": command.upgrade, "downgrade": command.downgrade}[direction]
+
+        def on(connection: Connection) -> None:
+            self.config.attributes["connection"] = connection
+            try:
+                migrate(self.config, revision)
+            finally:
+                del self.config.attributes["connection"]
+
+        async def run() -> list[str]:
+            engine = create_async_engine(self.url, poolclass=pool.NullPool)
+            messages: list[str] = []
+            try:
+                async with engine.connect() as connection:
+                    raw = await connection.get_raw_connection()
+                    raw.driver_connection.add_log_listener(  # type: ignore[union-attr]
+                        lambda _conn, message: messages.append(message.message)
+                    )
+                    await connection.exec_driver_sql("SET client_min_messages = debug1")
+                    await connection.commit()
+                    await connection.run_sync(on)
+                    await asyncio.sleep(0.05)  # let the last notices arrive
+            finally:
+                await engine.dispose()
+            return messages
+
+        return asyncio.run(run())
 
     def columns(self, table: str) -> dict[str, dict[str, Any]]:
         return self.inspect(lambda i: {c["name"]: c for c in i.get_columns(table)})

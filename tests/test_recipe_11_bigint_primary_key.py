@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from alembic import command
-from alembic.config import Config
 from cookbook import Recipe, fails, prepare
 from postgres import execute_autocommit
 from project import RECIPES, example_revision, table_locked
@@ -147,37 +146,6 @@ def rolled_back(url: URL, statement: str, query: str) -> list[tuple[Any, ...]]:
     return asyncio.run(run())
 
 
-def downgrade_on(connection: Connection, config: Config, revision: str) -> None:
-    config.attributes["connection"] = connection
-    try:
-        command.downgrade(config, revision)
-    finally:
-        del config.attributes["connection"]
-
-
-def downgrade_logging_server_messages(recipe: Recipe, revision: str) -> list[str]:
-    """Downgrade on a connection that receives PostgreSQL's DEBUG1 messages; return them."""
-
-    async def run() -> list[str]:
-        engine = create_async_engine(recipe.url, poolclass=pool.NullPool)
-        messages: list[str] = []
-        try:
-            async with engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                raw.driver_connection.add_log_listener(  # type: ignore[union-attr]
-                    lambda _conn, message: messages.append(message.message)
-                )
-                await connection.exec_driver_sql("SET client_min_messages = debug1")
-                await connection.commit()
-                await connection.run_sync(downgrade_on, recipe.config, revision)
-                await asyncio.sleep(0.05)  # let the last notices arrive
-        finally:
-            await engine.dispose()
-        return messages
-
-    return asyncio.run(run())
-
-
 def test_bigint_key_up_and_down_with_data(postgresql_recipe: Recipe) -> None:
     recipe = postgresql_recipe
     recipe.install(*FILES)
@@ -275,7 +243,7 @@ def test_bigint_key_up_and_down_with_data(postgresql_recipe: Recipe) -> None:
     orders.append((15, 1500))
     assert recipe.rows("SELECT id_old FROM orders WHERE id = 15") == [(None,)]
 
-    messages = downgrade_logging_server_messages(recipe, INDEX)
+    messages = recipe.with_server_messages("downgrade", INDEX)
     # Under the lock, SET NOT NULL scanned nothing: the validated checks proved it.
     for column in ("orders.id", "order_lines.order_id"):
         proof = f'existing constraints on column "{column}" are sufficient to prove'

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from cookbook import Recipe, fails, prepare
 from project import EXAMPLES, RECIPES, example_revision, table_locked
-from sqlalchemy import Connection, pool, text
+from sqlalchemy import pool, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -252,42 +251,12 @@ def sql_executed_in_upgrade(source: str) -> list[str]:
     return [a + b for a, b in found]
 
 
-def upgrade_with_server_messages(recipe: Recipe, revision: str) -> list[str]:
-    """Upgrade on a connection that receives PostgreSQL's NOTICE and DEBUG1 lines."""
-
-    def upgrade_on(connection: Connection) -> None:
-        recipe.config.attributes["connection"] = connection
-        try:
-            command.upgrade(recipe.config, revision)
-        finally:
-            del recipe.config.attributes["connection"]
-
-    async def run() -> list[str]:
-        engine = create_async_engine(recipe.url, poolclass=pool.NullPool)
-        messages: list[str] = []
-        try:
-            async with engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                raw.driver_connection.add_log_listener(  # type: ignore[union-attr]
-                    lambda _conn, message: messages.append(message.message)
-                )
-                await connection.exec_driver_sql("SET client_min_messages = debug1")
-                await connection.commit()
-                await connection.run_sync(upgrade_on)
-                await asyncio.sleep(0.05)
-        finally:
-            await engine.dispose()
-        return messages
-
-    return asyncio.run(run())
-
-
 def test_recipe_attaches_the_indexes_it_built(postgresql_recipe: Recipe) -> None:
     """The revision as alembic runs it: two builds, then the attach with no scan and no build."""
     at_setup(postgresql_recipe)
     postgresql_recipe.upgrade(CHECK)
 
-    messages = upgrade_with_server_messages(postgresql_recipe, CONSTRAINTS)
+    messages = postgresql_recipe.with_server_messages("upgrade", CONSTRAINTS)
 
     builds = [i for i, m in enumerate(messages) if m.startswith("building index")]
     # Two builds, the concurrent ones; nothing is built or scanned for NULLs after them.

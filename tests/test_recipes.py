@@ -53,7 +53,7 @@ from project import (
     fetch,
     table_locked,
 )
-from sqlalchemy import Connection, event, pool
+from sqlalchemy import event, pool
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -199,44 +199,13 @@ def test_not_null_on_sqlite_refuses_a_null_left_behind(
     assert recipe.columns("projects")["slug"]["nullable"] is True
 
 
-def upgrade_on(connection: Connection, config: Config, revision: str) -> None:
-    config.attributes["connection"] = connection
-    try:
-        command.upgrade(config, revision)
-    finally:
-        del config.attributes["connection"]
-
-
-def upgrade_logging_server_messages(recipe: Recipe, revision: str) -> list[str]:
-    """Upgrade on a connection that receives PostgreSQL's DEBUG1 messages; return them."""
-
-    async def run() -> list[str]:
-        engine = create_async_engine(recipe.url, poolclass=pool.NullPool)
-        messages: list[str] = []
-        try:
-            async with engine.connect() as connection:
-                raw = await connection.get_raw_connection()
-                raw.driver_connection.add_log_listener(  # type: ignore[union-attr]
-                    lambda _conn, message: messages.append(message.message)
-                )
-                await connection.exec_driver_sql("SET client_min_messages = debug1")
-                await connection.commit()
-                await connection.run_sync(upgrade_on, recipe.config, revision)
-                await asyncio.sleep(0.05)  # let the last notices arrive
-        finally:
-            await engine.dispose()
-        return messages
-
-    return asyncio.run(run())
-
-
 def test_set_not_null_skips_the_table_scan(
     postgresql_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL 12+: the validated CHECK lets SET NOT NULL skip its full scan."""
     recipe, _, set_not_null = not_null_at_step_2(tmp_path, postgresql_url, monkeypatch)
 
-    messages = upgrade_logging_server_messages(recipe, set_not_null)
+    messages = recipe.with_server_messages("upgrade", set_not_null)
     assert recipe.current() == set_not_null
     proof = 'existing constraints on column "projects.slug" are sufficient to prove'
     assert any(proof in m for m in messages), messages
