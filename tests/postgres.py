@@ -10,6 +10,7 @@ interrupt_on_stop_signals(), so SIGINT and SIGTERM stop it and remove its data.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ from types import FrameType
 
 from sqlalchemy import pool, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # The proof scripts' hold for a server's start: one mechanism for the scripts and the suite.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -119,15 +120,17 @@ def postgres_server() -> Iterator[URL]:
             yield url
 
 
+@functools.lru_cache(maxsize=64)
+def autocommit_engine(url: URL) -> AsyncEngine:
+    """One engine per database, each use on a new connection (see project.engine_for)."""
+    return create_async_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+
+
 async def execute_autocommit(url: URL, *statements: str) -> list[object]:
     """Run statements outside a transaction (CREATE/DROP DATABASE need that)."""
-    engine = create_async_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            results = [await connection.execute(text(sql)) for sql in statements]
-            return [result.scalar() if result.returns_rows else None for result in results]
-    finally:
-        await engine.dispose()
+    async with autocommit_engine(url).connect() as connection:
+        results = [await connection.execute(text(sql)) for sql in statements]
+        return [result.scalar() if result.returns_rows else None for result in results]
 
 
 def server_version(server_url: URL) -> str:

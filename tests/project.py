@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import compileall
+import functools
 import os
 import re
 import shlex
@@ -21,7 +22,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, pool, text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ALEMBIC_INI = PROJECT_DIR / "alembic.ini"
@@ -131,16 +132,24 @@ def revision_module(revision: str) -> Any:
     return script.get_revision(revision).module
 
 
+@functools.lru_cache(maxsize=64)
+def engine_for(url: URL) -> AsyncEngine:
+    """One engine per database for the helpers below, each call on a new connection.
+
+    NullPool keeps no connection between calls (each belongs to its own event
+    loop), so a call still opens a session of its own; what the engine keeps is
+    SQLAlchemy's first-connect work (server version, settings), which a new
+    engine per call repeated: about half of a helper call's cost.
+    """
+    return create_async_engine(url, poolclass=pool.NullPool)
+
+
 def with_connection(url: URL, fn: Callable[[Connection], T]) -> T:
     """Call ``fn`` on a sync connection to ``url`` and commit; for sync tests."""
 
     async def run() -> T:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
-        try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(fn)
-        finally:
-            await engine.dispose()
+        async with engine_for(url).begin() as connection:
+            return await connection.run_sync(fn)
 
     return asyncio.run(run())
 
