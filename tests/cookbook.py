@@ -25,7 +25,6 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-CHECKER = PROJECT_DIR / "scripts" / "check_migrations.py"
 RECIPES_MD = PROJECT_DIR / "references" / "recipes.md"
 # Small batches, so a handful of seeded rows runs through several of them.
 TEST_BATCH_SIZE = 2

@@ -10,7 +10,6 @@ interrupt_on_stop_signals(), so SIGINT and SIGTERM stop it and remove its data.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import shutil
 import signal
@@ -22,13 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from sqlalchemy import pool, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # The proof scripts' hold for a server's start: one mechanism for the scripts and the suite.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from migration_proof.scratch import STOP_SIGNALS, signals_held
+from project import engine_for
 
 ENV_VAR = "TEST_POSTGRES_URL"
 
@@ -120,15 +119,9 @@ def postgres_server() -> Iterator[URL]:
             yield url
 
 
-@functools.lru_cache(maxsize=64)
-def autocommit_engine(url: URL) -> AsyncEngine:
-    """One engine per database, each use on a new connection (see project.engine_for)."""
-    return create_async_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-
-
 async def execute_autocommit(url: URL, *statements: str) -> list[object]:
     """Run statements outside a transaction (CREATE/DROP DATABASE need that)."""
-    async with autocommit_engine(url).connect() as connection:
+    async with engine_for(url, "AUTOCOMMIT").connect() as connection:
         results = [await connection.execute(text(sql)) for sql in statements]
         return [result.scalar() if result.returns_rows else None for result in results]
 

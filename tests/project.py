@@ -133,7 +133,7 @@ def revision_module(revision: str) -> Any:
 
 
 @functools.lru_cache(maxsize=64)
-def engine_for(url: URL) -> AsyncEngine:
+def engine_for(url: URL, isolation_level: str | None = None) -> AsyncEngine:
     """One engine per database for the helpers below, each call on a new connection.
 
     NullPool keeps no connection between calls (each belongs to its own event
@@ -141,7 +141,8 @@ def engine_for(url: URL) -> AsyncEngine:
     SQLAlchemy's first-connect work (server version, settings), which a new
     engine per call repeated: about half of a helper call's cost.
     """
-    return create_async_engine(url, poolclass=pool.NullPool)
+    options = {"isolation_level": isolation_level} if isolation_level else {}
+    return create_async_engine(url, poolclass=pool.NullPool, **options)
 
 
 def with_connection(url: URL, fn: Callable[[Connection], T]) -> T:

@@ -16,7 +16,6 @@ import json
 import logging
 import re
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,8 +28,8 @@ from alembic.config import Config
 from alembic.operations import ops
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from checker import run_checker
 from cookbook import (
-    CHECKER,
     NAMES,
     RECIPES_MD,
     Recipe,
@@ -999,28 +998,12 @@ def test_revision_ids_are_unique() -> None:
     assert len(set(ids)) == len(ids)
 
 
-def run_checker(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(CHECKER), *args],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-    )
-
-
-needs_checker = pytest.mark.skipif(
-    not CHECKER.exists(), reason="scripts/check_migrations.py is not in this checkout"
-)
-
-
-@needs_checker
 def test_safety_checker_passes_on_every_recipe() -> None:
     result = run_checker("examples", "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout) == []
 
 
-@needs_checker
 def test_suppressions_in_recipes_are_load_bearing(tmp_path: Path) -> None:
     """Without its suppression comment, a recipe's deliberate unsafe step is reported."""
     suppressed = [n for n in EXAMPLE_FILES if "# check: ignore[" in (EXAMPLES / n).read_text()]

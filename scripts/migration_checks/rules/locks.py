@@ -589,9 +589,8 @@ def altered_after(rev: Revision, lock: Op) -> set[str]:
     ]
     tables = {op.table for op in later if op.name in ACCESS_EXCLUSIVE_OPS and op.table}
     for _, statement in rev.statements(later):
-        weaker = {"VALIDATE"}
         if statement.table and any(
-            action.kind not in weaker and action.constraint != "FOREIGN KEY"
+            action.kind != "VALIDATE" and action.constraint != "FOREIGN KEY"
             for action in statement.actions
         ):
             tables.add(statement.table)
